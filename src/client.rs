@@ -1,0 +1,1126 @@
+//! The client core: one state machine over every transport.
+//!
+//! A transport is a pipe; this module decides. It opens transports in the configured order, moves to
+//! the next one when an attempt fails before opening (fallback), reconnects with backoff when an
+//! open transport drops, and runs the session protocol on top: sequence numbers in, an outbox with
+//! client sequence numbers out, acknowledgements both ways.
+//!
+//! Re-entrancy rules, which every function here follows: no `RefCell` borrow is held while calling
+//! into JavaScript (a transport, a timer, a listener), because a listener may call back into the
+//! client (`send`, `close`) and the browser may dispatch nested events. State changes are made in
+//! short borrow scopes; events are emitted after the scope ends. Every transport callback carries
+//! the id of the attempt it belongs to, and events from superseded attempts are ignored.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
+use js_sys::{Array, JsString, Reflect, Uint8Array, JSON};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::backoff::Backoff;
+use crate::base64;
+use crate::error::{Error, ErrorCode};
+use crate::event::{ClientEvent, ClientState, Data, MessageInfo, Stats};
+use crate::options::{Options, Protocol, TransportKind};
+use crate::session::{Accept, Inbound, Outbox};
+use crate::transport::{Closed, Ctx, Frame, Sink, Transport, TransportEvent, Uploader};
+use crate::web::page;
+
+/// How long an idle client waits before acknowledging what it received.
+const ACK_IDLE_MS: u32 = 1_000;
+/// The most upstream frames one HTTP POST carries.
+const MAX_BATCH: usize = 256;
+/// The pause before retrying a failed upstream POST.
+const UPLOAD_RETRY_MS: u32 = 1_000;
+/// How much longer than the server's hold the client waits on a long poll before retrying it.
+const LONG_POLL_GRACE_MS: u32 = 10_000;
+
+/// A realtime connection to a server, over the best transport that works.
+///
+/// Dropping the client closes it. See the [crate documentation](crate) for an example.
+#[derive(Debug)]
+pub struct RealtimeClient {
+    inner: Rc<Inner>,
+}
+
+/// A listener registration; dropping it removes the listener.
+#[must_use = "dropping a Subscription removes the listener"]
+#[derive(Debug)]
+pub struct Subscription {
+    inner: Weak<Inner>,
+    id: u64,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.listeners.borrow_mut().retain(|(id, _)| *id != self.id);
+        }
+    }
+}
+
+type Listener = Rc<dyn Fn(&ClientEvent)>;
+
+struct Inner {
+    options: Options,
+    endpoint: Endpoint,
+    backoff: Option<Backoff>,
+    state: RefCell<State>,
+    listeners: RefCell<Vec<(u64, Listener)>>,
+    next_listener: Cell<u64>,
+    event_names: RefCell<Vec<String>>,
+    me: Weak<Inner>,
+}
+
+impl core::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RealtimeClient")
+            .field("url", &self.endpoint.href)
+            .field("state", &self.state.try_borrow().map(|s| s.phase).ok())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The validated server URL.
+#[derive(Debug)]
+struct Endpoint {
+    href: String,
+    origin: String,
+}
+
+/// Something waiting in the outbox.
+#[derive(Clone, Debug)]
+enum Outgoing {
+    Text(JsString),
+    Binary(Rc<[u8]>),
+    /// An event name and its value, already serialised to JSON.
+    Event(String, JsString),
+}
+
+impl Outgoing {
+    fn len(&self) -> u64 {
+        match self {
+            Outgoing::Text(t) => u64::from(t.length()),
+            Outgoing::Binary(b) => b.len() as u64,
+            Outgoing::Event(name, value) => name.len() as u64 + u64::from(value.length()),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct SessionIds {
+    sid: String,
+    token: String,
+}
+
+#[derive(Debug)]
+struct State {
+    phase: ClientState,
+    /// Index into `options.transports` of the transport being tried or used.
+    index: usize,
+    /// Id of the current attempt; callbacks of older attempts are ignored.
+    attempt: u64,
+    transport: Option<Rc<Transport>>,
+    /// Whether the current attempt has opened.
+    opened: bool,
+    /// The transport that was last open, for `transport` events and the `transport` getter.
+    current: Option<TransportKind>,
+    connect_timer: Option<Timeout>,
+    retry_timer: Option<Timeout>,
+    ack_timer: Option<Timeout>,
+    upload: Option<Uploader>,
+    upload_retry: Option<Timeout>,
+    session: Option<SessionIds>,
+    inbound: Inbound,
+    outbox: Outbox<Outgoing>,
+    /// A downstream acknowledgement waiting to be sent.
+    ack_pending: Option<u64>,
+    /// Failed attempts in a row, for backoff.
+    failures: u32,
+    /// Whether the connection was ever open since `connect()` (a later open is a reconnect).
+    was_open: bool,
+    stats: Stats,
+}
+
+impl RealtimeClient {
+    /// Creates a client for `url` (absolute, or relative to the page). Connects at once unless
+    /// `options.auto_connect` is false.
+    ///
+    /// # Errors
+    /// An [`ErrorCode::InvalidArgument`] error naming the bad URL or option.
+    pub fn new(url: &str, options: Options) -> Result<RealtimeClient, Error> {
+        options.validate()?;
+        let endpoint = parse_url(url)?;
+        let backoff = options.reconnect.map(|r| Backoff {
+            initial_delay_ms: r.initial_delay_ms,
+            max_delay_ms: r.max_delay_ms,
+            max_attempts: r.max_attempts,
+        });
+        let capacity = options.max_queued_messages as usize;
+        let auto_connect = options.auto_connect;
+        let inner = Rc::new_cyclic(|me| Inner {
+            options,
+            endpoint,
+            backoff,
+            state: RefCell::new(State {
+                phase: ClientState::Closed,
+                index: 0,
+                attempt: 0,
+                transport: None,
+                opened: false,
+                current: None,
+                connect_timer: None,
+                retry_timer: None,
+                ack_timer: None,
+                upload: None,
+                upload_retry: None,
+                session: None,
+                inbound: Inbound::default(),
+                outbox: Outbox::new(capacity),
+                ack_pending: None,
+                failures: 0,
+                was_open: false,
+                stats: Stats::default(),
+            }),
+            listeners: RefCell::new(Vec::new()),
+            next_listener: Cell::new(0),
+            event_names: RefCell::new(Vec::new()),
+            me: me.clone(),
+        });
+        let client = RealtimeClient { inner };
+        if auto_connect {
+            // Deferred to a task, so listeners registered right after the constructor see `open`
+            // and every `state` change, whatever the transport does synchronously.
+            let weak = Rc::downgrade(&client.inner);
+            let timer = Timeout::new(0, move || {
+                if let Some(inner) = weak.upgrade() {
+                    inner.connect();
+                }
+            });
+            client.inner.state.borrow_mut().retry_timer = Some(timer);
+            client.inner.state.borrow_mut().phase = ClientState::Connecting;
+        }
+        Ok(client)
+    }
+
+    /// Calls `listener` with every event until the returned [`Subscription`] is dropped.
+    pub fn subscribe(&self, listener: impl Fn(&ClientEvent) + 'static) -> Subscription {
+        let id = self.inner.next_listener.get() + 1;
+        self.inner.next_listener.set(id);
+        self.inner.listeners.borrow_mut().push((id, Rc::new(listener)));
+        Subscription { inner: Rc::downgrade(&self.inner), id }
+    }
+
+    /// Makes transports that need it (raw EventSource) deliver server events named `name`.
+    pub fn watch_event(&self, name: &str) {
+        {
+            let mut names = self.inner.event_names.borrow_mut();
+            if names.iter().any(|n| n == name) {
+                return;
+            }
+            names.push(name.to_owned());
+        }
+        let transport = self.inner.state.borrow().transport.clone();
+        if let Some(transport) = transport {
+            transport.watch_event(name);
+        }
+    }
+
+    /// Connects, if not connected or connecting already. Needed only with `auto_connect: false`
+    /// or after [`close`](Self::close).
+    pub fn connect(&self) {
+        self.inner.connect();
+    }
+
+    /// Sends a text message. Queued while not open.
+    ///
+    /// # Errors
+    /// [`ErrorCode::QueueFull`] when `max_queued_messages` are waiting; [`ErrorCode::Closed`]
+    /// after `close()`; [`ErrorCode::InvalidArgument`] when the raw protocol has no way to send.
+    pub fn send_text(&self, text: &JsString) -> Result<(), Error> {
+        self.inner.enqueue(Outgoing::Text(text.clone()))
+    }
+
+    /// Sends a binary message. Queued while not open. Errors as for [`send_text`](Self::send_text).
+    pub fn send_binary(&self, bytes: &[u8]) -> Result<(), Error> {
+        self.inner.enqueue(Outgoing::Binary(bytes.into()))
+    }
+
+    /// Emits a named event with a JSON value (session protocol).
+    ///
+    /// # Errors
+    /// As for [`send_text`](Self::send_text), and [`ErrorCode::InvalidArgument`] when `value`
+    /// cannot be serialised to JSON or the raw protocol is in use.
+    pub fn emit(&self, event: &str, value: &JsValue) -> Result<(), Error> {
+        if self.inner.options.protocol == Protocol::Raw {
+            return Err(Error::invalid(
+                "emit: named events need the session protocol; with protocol \"raw\" use send",
+            ));
+        }
+        if event.is_empty() {
+            return Err(Error::invalid("emit: the event name must not be empty"));
+        }
+        let json = match JSON::stringify(value) {
+            Ok(json) if json.is_string() => json,
+            _ => {
+                return Err(Error::invalid(format!(
+                    "emit({event:?}): the value cannot be serialised to JSON"
+                )))
+            }
+        };
+        self.inner.enqueue(Outgoing::Event(event.to_owned(), json))
+    }
+
+    /// Stops for good: releases the transport and emits `close`. `code` defaults to 1000.
+    pub fn close(&self, code: Option<u16>, reason: Option<&str>) {
+        self.inner.stop(code.unwrap_or(1000), reason.unwrap_or(""), true);
+    }
+
+    /// The lifecycle state.
+    pub fn state(&self) -> ClientState {
+        self.inner.state.borrow().phase
+    }
+
+    /// The open transport, if any.
+    pub fn transport(&self) -> Option<TransportKind> {
+        let state = self.inner.state.borrow();
+        if state.phase == ClientState::Open {
+            state.current
+        } else {
+            None
+        }
+    }
+
+    /// The session id (session protocol, once the server issued one).
+    pub fn session_id(&self) -> Option<String> {
+        self.inner.state.borrow().session.as_ref().map(|s| s.sid.clone())
+    }
+
+    /// Counters since the client was created.
+    pub fn stats(&self) -> Stats {
+        self.inner.state.borrow().stats
+    }
+}
+
+impl Drop for RealtimeClient {
+    fn drop(&mut self) {
+        self.inner.stop(1000, "client dropped", true);
+    }
+}
+
+impl Inner {
+    fn raw(&self) -> bool {
+        self.options.protocol == Protocol::Raw
+    }
+
+    fn emit(&self, event: &ClientEvent) {
+        // Cloned so a listener may subscribe or unsubscribe while we iterate.
+        let listeners: Vec<Listener> =
+            self.listeners.borrow().iter().map(|(_, l)| l.clone()).collect();
+        for listener in listeners {
+            listener(event);
+        }
+    }
+
+    fn set_phase(&self, to: ClientState) {
+        let from = {
+            let mut state = self.state.borrow_mut();
+            core::mem::replace(&mut state.phase, to)
+        };
+        if from != to {
+            self.emit(&ClientEvent::State { from, to });
+        }
+    }
+
+    fn error(&self, code: ErrorCode, message: impl Into<String>) {
+        self.emit(&ClientEvent::Error(Error::new(code, message)));
+    }
+
+    fn is_current(&self, attempt: u64) -> bool {
+        let state = self.state.borrow();
+        state.attempt == attempt && state.phase != ClientState::Closed
+    }
+
+    fn connect(&self) {
+        {
+            let mut state = self.state.borrow_mut();
+            if state.transport.is_some() || state.attempt != 0 && state.phase != ClientState::Closed {
+                return;
+            }
+            state.index = 0;
+            state.failures = 0;
+            state.was_open = false;
+            state.retry_timer = None;
+            // The phase may already say Connecting (set by an auto-connecting constructor).
+            state.phase = ClientState::Closed;
+        }
+        self.set_phase(ClientState::Connecting);
+        self.start_attempt();
+    }
+
+    /// Opens the transport at `state.index`.
+    fn start_attempt(&self) {
+        let (attempt, kind) = {
+            let mut state = self.state.borrow_mut();
+            state.attempt += 1;
+            state.opened = false;
+            state.retry_timer = None;
+            (state.attempt, self.options.transports[state.index])
+        };
+        let ctx = Ctx {
+            url: self.url_fn(kind),
+            raw: self.raw(),
+            with_credentials: self.options.with_credentials,
+            poll_interval_ms: self.options.poll_interval_ms,
+            long_poll_client_timeout_ms: self
+                .options
+                .long_poll_timeout_ms
+                .saturating_add(LONG_POLL_GRACE_MS),
+            server_origin: self.endpoint.origin.clone(),
+            event_names: self.event_names.borrow().clone(),
+        };
+        let weak = self.me.clone();
+        let sink: Sink = Rc::new(move |event| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_transport_event(attempt, event);
+            }
+        });
+        match Transport::open(kind, ctx, sink) {
+            Ok(transport) => {
+                let weak = self.me.clone();
+                let timeout_ms = self.options.connect_timeout_ms;
+                let timer = Timeout::new(timeout_ms, move || {
+                    if let Some(inner) = weak.upgrade() {
+                        inner.attempt_failed(attempt, format!("{kind} did not open within {timeout_ms} ms"));
+                    }
+                });
+                let mut state = self.state.borrow_mut();
+                if state.attempt == attempt {
+                    state.transport = Some(Rc::new(transport));
+                    state.connect_timer = Some(timer);
+                }
+            }
+            Err(error) => self.attempt_failed(attempt, error.message().to_owned()),
+        }
+    }
+
+    /// The URL builder for `kind`: called by the transport for every request, so it always
+    /// carries the current session and resume position.
+    fn url_fn(&self, kind: TransportKind) -> Rc<dyn Fn() -> String> {
+        let weak = self.me.clone();
+        Rc::new(move || weak.upgrade().map(|inner| inner.url_for(kind)).unwrap_or_default())
+    }
+
+    fn url_for(&self, kind: TransportKind) -> String {
+        let Ok(url) = web_sys::Url::new(&self.endpoint.href) else {
+            return self.endpoint.href.clone();
+        };
+        let params = url.search_params();
+        for (key, value) in &self.options.query {
+            params.append(key, value);
+        }
+        if !self.raw() {
+            let path = url.pathname();
+            let path = path.trim_end_matches('/');
+            let endpoint = match kind {
+                TransportKind::WebSocket => "/ws",
+                TransportKind::EventSource | TransportKind::Streaming => "/sse",
+                TransportKind::Iframe => "/iframe",
+                TransportKind::LongPolling | TransportKind::Polling => "/poll",
+            };
+            url.set_pathname(&format!("{path}{endpoint}"));
+            let state = self.state.borrow();
+            if let Some(session) = &state.session {
+                params.append("sid", &session.sid);
+                params.append("token", &session.token);
+                params.append("after", &state.inbound.after().to_string());
+            }
+            drop(state);
+            match kind {
+                TransportKind::LongPolling => {
+                    params.append("wait", &self.options.long_poll_timeout_ms.to_string())
+                }
+                TransportKind::Iframe => params.append("origin", &page::origin().unwrap_or_default()),
+                _ => {}
+            }
+        }
+        if kind == TransportKind::WebSocket {
+            let secure = url.protocol() == "https:";
+            url.set_protocol(if secure { "wss:" } else { "ws:" });
+        }
+        url.href()
+    }
+
+    fn send_url(&self) -> Option<String> {
+        if self.raw() {
+            return self.options.send_url.clone();
+        }
+        let url = web_sys::Url::new(&self.endpoint.href).ok()?;
+        let path = url.pathname();
+        url.set_pathname(&format!("{}/send", path.trim_end_matches('/')));
+        let params = url.search_params();
+        for (key, value) in &self.options.query {
+            params.append(key, value);
+        }
+        let state = self.state.borrow();
+        let session = state.session.as_ref()?;
+        params.append("sid", &session.sid);
+        params.append("token", &session.token);
+        drop(state);
+        Some(url.href())
+    }
+
+    fn on_transport_event(&self, attempt: u64, event: TransportEvent) {
+        if !self.is_current(attempt) {
+            return;
+        }
+        match event {
+            TransportEvent::Opened => {
+                if self.raw() {
+                    self.opened(attempt);
+                }
+            }
+            TransportEvent::Frame(frame) => {
+                if self.raw() {
+                    self.raw_frame(attempt, frame);
+                } else {
+                    self.session_frame(attempt, frame);
+                }
+            }
+            TransportEvent::Closed(closed) => self.transport_closed(attempt, closed),
+        }
+    }
+
+    /// The current attempt opened: the client is open on it.
+    fn opened(&self, attempt: u64) {
+        let (kind, reconnected) = {
+            let mut state = self.state.borrow_mut();
+            if state.attempt != attempt || state.opened {
+                return;
+            }
+            state.opened = true;
+            state.connect_timer = None;
+            state.failures = 0;
+            let reconnected = state.was_open;
+            state.was_open = true;
+            if reconnected {
+                state.stats.reconnects += 1;
+            }
+            let kind = self.options.transports[state.index];
+            state.current = Some(kind);
+            (kind, reconnected)
+        };
+        let _ = reconnected;
+        self.set_phase(ClientState::Open);
+        if self.is_current(attempt) {
+            self.emit(&ClientEvent::Open { transport: kind });
+        }
+        if self.is_current(attempt) {
+            self.flush();
+        }
+    }
+
+    /// The current attempt failed before opening: fall back, or retry from the top after a delay.
+    fn attempt_failed(&self, attempt: u64, reason: String) {
+        let (from, next) = {
+            let mut state = self.state.borrow_mut();
+            if state.attempt != attempt || state.opened || state.phase == ClientState::Closed {
+                return;
+            }
+            let from = self.options.transports[state.index];
+            let next = self.options.transports.get(state.index + 1).copied();
+            if next.is_some() {
+                state.index += 1;
+                state.stats.fallbacks += 1;
+            }
+            (from, next)
+        };
+        self.release_transport();
+        if let Some(to) = next {
+            self.emit(&ClientEvent::Transport { from: Some(from), to, reason });
+            if self.state.borrow().phase != ClientState::Closed {
+                self.start_attempt();
+            }
+            return;
+        }
+        self.error(
+            ErrorCode::ConnectFailed,
+            format!("no transport could connect (last: {from}: {reason})"),
+        );
+        self.schedule_retry(0, reason);
+    }
+
+    /// An attempt's transport ended.
+    fn transport_closed(&self, attempt: u64, closed: Closed) {
+        let was_opened = {
+            let state = self.state.borrow();
+            if state.attempt != attempt {
+                return;
+            }
+            state.opened
+        };
+        if !was_opened {
+            return self.attempt_failed(attempt, closed.reason);
+        }
+        self.release_transport();
+        let code = match closed.code {
+            Some(status) if status >= 400 && !self.transport_kind().is_duplex() => ErrorCode::Http,
+            _ => ErrorCode::TransportFailed,
+        };
+        self.error(code, closed.reason.clone());
+        let index = self.state.borrow().index;
+        self.schedule_retry(index, closed.reason);
+    }
+
+    /// Drops the current transport and everything tied to it, outside any borrow.
+    fn release_transport(&self) {
+        let (transport, upload, timers) = {
+            let mut state = self.state.borrow_mut();
+            state.opened = false;
+            let timers = (state.connect_timer.take(), state.ack_timer.take(), state.upload_retry.take());
+            (state.transport.take(), state.upload.take(), timers)
+        };
+        drop(transport);
+        drop(upload);
+        drop(timers);
+    }
+
+    /// Waits (backoff) and tries again from transport `index`; gives up when attempts run out.
+    fn schedule_retry(&self, index: usize, reason: String) {
+        let Some(backoff) = self.backoff else {
+            return self.stop(1006, &reason, false);
+        };
+        let failures = {
+            let mut state = self.state.borrow_mut();
+            state.failures = state.failures.saturating_add(1);
+            state.failures
+        };
+        let Some(delay_ms) = backoff.delay_ms(failures, js_sys::Math::random()) else {
+            return self.stop(1006, &format!("gave up after {} attempts: {reason}", failures - 1), false);
+        };
+        let attempt = {
+            let mut state = self.state.borrow_mut();
+            state.index = index;
+            state.attempt += 1;
+            state.attempt
+        };
+        self.set_phase(ClientState::Reconnecting);
+        let weak = self.me.clone();
+        let timer = Timeout::new(delay_ms, move || {
+            if let Some(inner) = weak.upgrade() {
+                if inner.is_current(attempt) {
+                    inner.start_attempt();
+                }
+            }
+        });
+        self.state.borrow_mut().retry_timer = Some(timer);
+        let transport = self.options.transports[index];
+        self.emit(&ClientEvent::Reconnecting { attempt: failures, delay_ms, transport });
+    }
+
+    /// Stops for good.
+    fn stop(&self, code: u16, reason: &str, was_clean: bool) {
+        let (from, retry) = {
+            let mut state = self.state.borrow_mut();
+            if state.phase == ClientState::Closed && state.transport.is_none() && state.retry_timer.is_none() {
+                return;
+            }
+            state.attempt += 1;
+            (state.phase, state.retry_timer.take())
+        };
+        drop(retry);
+        self.release_transport();
+        self.set_phase(ClientState::Closed);
+        if from != ClientState::Closed || !was_clean {
+            self.emit(&ClientEvent::Close { code, reason: reason.to_owned(), was_clean });
+        }
+    }
+
+    // ---- downstream ----
+
+    fn raw_frame(&self, attempt: u64, frame: Frame) {
+        // A raw iframe or poll may deliver before its "open" was seen by the client.
+        self.opened(attempt);
+        let transport = self.transport_kind();
+        let event = match frame {
+            Frame::Binary(bytes) => {
+                self.count_in(u64::from(bytes.length()));
+                ClientEvent::Message {
+                    data: Data::Binary(bytes),
+                    info: MessageInfo { transport, seq: None, id: None, event: None },
+                }
+            }
+            Frame::Text { data, event, id } => {
+                self.count_in(u64::from(data.length()));
+                match event {
+                    Some(name) => ClientEvent::Named {
+                        event: name.clone(),
+                        value: data.into(),
+                        info: MessageInfo { transport, seq: None, id, event: Some(name) },
+                    },
+                    None => ClientEvent::Message {
+                        data: Data::Text(data),
+                        info: MessageInfo { transport, seq: None, id, event: None },
+                    },
+                }
+            }
+        };
+        if self.is_current(attempt) {
+            self.emit(&event);
+        }
+    }
+
+    fn transport_kind(&self) -> TransportKind {
+        let state = self.state.borrow();
+        self.options.transports[state.index]
+    }
+
+    fn count_in(&self, bytes: u64) {
+        let mut state = self.state.borrow_mut();
+        state.stats.messages_in += 1;
+        state.stats.bytes_in += bytes;
+    }
+
+    fn session_frame(&self, attempt: u64, frame: Frame) {
+        match frame {
+            Frame::Binary(bytes) => {
+                let len = bytes.length();
+                if len < 8 {
+                    return self.protocol_error(attempt, "binary frame shorter than its sequence number");
+                }
+                let mut head = [0u8; 8];
+                bytes.subarray(0, 8).copy_to(&mut head);
+                let seq = u64::from_be_bytes(head);
+                let payload = bytes.subarray(8, len);
+                self.deliver(attempt, seq, u64::from(len), |info| ClientEvent::Message {
+                    data: Data::Binary(payload),
+                    info,
+                });
+            }
+            Frame::Text { data, .. } => {
+                let size = u64::from(data.length());
+                let Ok(parsed) = JSON::parse(&String::from(&data)) else {
+                    return self.protocol_error(attempt, "a frame is not valid JSON");
+                };
+                if Array::is_array(&parsed) {
+                    let frames: Array = parsed.unchecked_into();
+                    let count = u64::from(frames.length().max(1));
+                    for frame in frames.iter() {
+                        if !self.is_current(attempt) {
+                            return;
+                        }
+                        self.session_object(attempt, &frame, size / count);
+                    }
+                } else {
+                    self.session_object(attempt, &parsed, size);
+                }
+            }
+        }
+        self.ack_if_due(attempt);
+    }
+
+    fn session_object(&self, attempt: u64, frame: &JsValue, size: u64) {
+        let Some(kind) = get_str(frame, "t") else {
+            return self.protocol_error(attempt, "a frame has no type");
+        };
+        match kind.as_str() {
+            "o" => {
+                let (Some(sid), Some(token)) = (get_str(frame, "sid"), get_str(frame, "token")) else {
+                    return self.protocol_error(attempt, "open frame without a session");
+                };
+                let ack = get_u64(frame, "ack").unwrap_or(0);
+                {
+                    let mut state = self.state.borrow_mut();
+                    let same = state.session.as_ref().is_some_and(|s| s.sid == sid);
+                    if !same {
+                        if state.session.is_some() {
+                            state.inbound.reset();
+                        }
+                        state.outbox.reset();
+                    }
+                    state.session = Some(SessionIds { sid, token });
+                    let _ = state.outbox.ack(ack);
+                    state.outbox.rewind();
+                }
+                self.opened(attempt);
+            }
+            "m" | "e" => {
+                let Some(seq) = get_u64(frame, "s") else {
+                    return self.protocol_error(attempt, "a message frame has no sequence number");
+                };
+                if kind == "e" {
+                    let Some(name) = get_str(frame, "e") else {
+                        return self.protocol_error(attempt, "an event frame has no name");
+                    };
+                    let value = Reflect::get(frame, &"v".into()).unwrap_or(JsValue::NULL);
+                    self.deliver(attempt, seq, size, |mut info| {
+                        info.event = Some(name.clone());
+                        ClientEvent::Named { event: name, value, info }
+                    });
+                } else if let Ok(text) = Reflect::get(frame, &"d".into()).and_then(|d| d.dyn_into::<JsString>().map_err(|_| JsValue::NULL)) {
+                    self.deliver(attempt, seq, size, |info| ClientEvent::Message { data: Data::Text(text), info });
+                } else if let Some(bytes) = get_str(frame, "b").and_then(|b| base64::decode(&b)) {
+                    let data = Data::Binary(Uint8Array::from(bytes.as_slice()));
+                    self.deliver(attempt, seq, size, |info| ClientEvent::Message { data, info });
+                } else {
+                    self.protocol_error(attempt, "a message frame has neither text nor valid base64");
+                }
+            }
+            "a" => {
+                let ack = get_u64(frame, "a").unwrap_or(0);
+                let result = self.state.borrow_mut().outbox.ack(ack);
+                if result.is_err() {
+                    self.protocol_error(attempt, "the server acknowledged messages never sent");
+                } else {
+                    self.flush();
+                }
+            }
+            "h" => {}
+            "g" => {
+                let from = get_u64(frame, "from").unwrap_or(0);
+                let to = get_u64(frame, "to").unwrap_or(from);
+                self.state.borrow_mut().inbound.on_gap_frame(from, to);
+                self.error(ErrorCode::Gap, format!("server messages {from} to {to} were lost"));
+            }
+            "r" => {
+                // The server recycled the response on purpose: reopen at once, same transport.
+                self.release_transport();
+                if self.is_current(attempt) {
+                    self.start_attempt();
+                }
+            }
+            "x" => {
+                let code = get_str(frame, "code").unwrap_or_default();
+                let reason = get_str(frame, "reason").unwrap_or_default();
+                let lost = {
+                    let mut state = self.state.borrow_mut();
+                    let had = state.session.take().is_some();
+                    state.inbound.reset();
+                    state.outbox.reset();
+                    had
+                };
+                self.release_transport();
+                let code = if lost && code == "unknown_session" { ErrorCode::Gap } else { ErrorCode::Protocol };
+                self.error(code, format!("the server ended the session: {reason}"));
+                if self.is_current(attempt) {
+                    self.start_attempt();
+                }
+            }
+            _ => {} // Unknown frame types are ignored, so servers can add them.
+        }
+    }
+
+    /// Passes a sequenced message on exactly once and in order.
+    fn deliver(&self, attempt: u64, seq: u64, size: u64, event: impl FnOnce(MessageInfo) -> ClientEvent) {
+        let accept = self.state.borrow_mut().inbound.accept(seq);
+        match accept {
+            Accept::Duplicate => return,
+            Accept::Gap { from, to } => {
+                self.error(ErrorCode::Gap, format!("server messages {from} to {to} were lost"));
+            }
+            Accept::Deliver => {}
+        }
+        self.count_in(size);
+        let info = MessageInfo { transport: self.transport_kind(), seq: Some(seq), id: None, event: None };
+        let event = event(info);
+        if self.is_current(attempt) {
+            self.emit(&event);
+        }
+    }
+
+    fn protocol_error(&self, attempt: u64, message: &str) {
+        self.error(ErrorCode::Protocol, message);
+        // A transport that speaks garbage cannot be trusted with what follows: reconnect.
+        if self.is_current(attempt) {
+            self.transport_closed(attempt, Closed::new(message, None));
+        }
+    }
+
+    /// Acknowledges what arrived, now if due, otherwise after a pause.
+    fn ack_if_due(&self, attempt: u64) {
+        let kind = self.transport_kind();
+        if matches!(kind, TransportKind::Polling | TransportKind::LongPolling) {
+            return; // Every poll's `after` parameter acknowledges.
+        }
+        let due = {
+            let mut state = self.state.borrow_mut();
+            if state.attempt != attempt {
+                return;
+            }
+            let due = state.inbound.ack_due(page::now_ms());
+            if due.is_some() {
+                state.ack_pending = due;
+                state.ack_timer = None;
+            }
+            due.is_some() || state.ack_timer.is_some()
+        };
+        if due {
+            return self.flush();
+        }
+        let weak = self.me.clone();
+        let timer = Timeout::new(ACK_IDLE_MS, move || {
+            if let Some(inner) = weak.upgrade() {
+                {
+                    let mut state = inner.state.borrow_mut();
+                    state.ack_timer = None;
+                    if let Some(seq) = state.inbound.ack_due(page::now_ms()) {
+                        state.ack_pending = Some(seq);
+                    }
+                }
+                inner.flush();
+            }
+        });
+        let mut state = self.state.borrow_mut();
+        if state.attempt == attempt && state.inbound.after() > 0 {
+            state.ack_timer = Some(timer);
+        }
+    }
+
+    // ---- upstream ----
+
+    fn enqueue(&self, item: Outgoing) -> Result<(), Error> {
+        {
+            let mut state = self.state.borrow_mut();
+            if state.phase == ClientState::Closed {
+                return Err(Error::new(ErrorCode::Closed, "the client is closed; call connect() first"));
+            }
+            if self.raw()
+                && self.options.send_url.is_none()
+                && !self.options.transports.contains(&TransportKind::WebSocket)
+            {
+                return Err(Error::invalid(
+                    "send: the raw protocol sends over WebSocket or to options.sendUrl, and neither is configured",
+                ));
+            }
+            let size = item.len();
+            state.outbox.push(item).map_err(|_| {
+                Error::new(
+                    ErrorCode::QueueFull,
+                    format!(
+                        "send: {} messages are already queued (options.maxQueuedMessages)",
+                        self.options.max_queued_messages
+                    ),
+                )
+            })?;
+            state.stats.messages_out += 1;
+            state.stats.bytes_out += size;
+        }
+        self.flush();
+        Ok(())
+    }
+
+    /// Hands unsent frames (and a due acknowledgement) to the transport, or to an HTTP POST.
+    fn flush(&self) {
+        let (transport, kind) = {
+            let state = self.state.borrow();
+            if state.phase != ClientState::Open || !state.opened {
+                return;
+            }
+            let Some(transport) = state.transport.clone() else { return };
+            (transport, self.options.transports[state.index])
+        };
+        if kind.is_duplex() {
+            self.flush_duplex(&transport);
+        } else if self.raw() {
+            self.flush_raw_post();
+        } else {
+            self.flush_session_post();
+        }
+    }
+
+    fn flush_duplex(&self, transport: &Transport) {
+        let (items, ack) = {
+            let mut state = self.state.borrow_mut();
+            let items: Vec<(u64, Outgoing)> = state.outbox.unsent().map(|(c, item)| (c, item.clone())).collect();
+            if let Some((last, _)) = items.last() {
+                state.outbox.mark_sent(*last);
+            }
+            (items, state.ack_pending.take())
+        };
+        let raw = self.raw();
+        let mut result = Ok(true);
+        if let Some(seq) = ack {
+            result = transport.send_text(&JsString::from(format!("{{\"t\":\"a\",\"a\":{seq}}}").as_str()));
+        }
+        for (c, item) in items {
+            if result.is_err() {
+                break;
+            }
+            result = match (&item, raw) {
+                (Outgoing::Binary(bytes), true) => transport.send_binary(bytes),
+                (Outgoing::Binary(bytes), false) => {
+                    let mut framed = Vec::with_capacity(bytes.len() + 8);
+                    framed.extend_from_slice(&c.to_be_bytes());
+                    framed.extend_from_slice(bytes);
+                    transport.send_binary(&framed)
+                }
+                (Outgoing::Text(text), true) => transport.send_text(text),
+                (item, _) => transport.send_text(&session_frame_text(c, item)),
+            };
+            if raw && result.is_ok() {
+                // The raw protocol has no acknowledgements: handed to the socket is done.
+                let _ = self.state.borrow_mut().outbox.ack(c);
+            }
+        }
+        // A failed send means the socket is closing; its close event triggers the reconnect,
+        // and the outbox still holds everything unacknowledged.
+    }
+
+    fn flush_session_post(&self) {
+        let (frames, last, url) = {
+            let mut state = self.state.borrow_mut();
+            if state.upload.is_some() || state.upload_retry.is_some() {
+                return;
+            }
+            let frames = Array::new();
+            if let Some(seq) = state.ack_pending.take() {
+                frames.push(&JsString::from(format!("{{\"t\":\"a\",\"a\":{seq}}}").as_str()));
+            }
+            let mut last = None;
+            for (c, item) in state.outbox.unsent().take(MAX_BATCH) {
+                frames.push(&session_frame_text(c, item));
+                last = Some(c);
+            }
+            if frames.length() == 0 {
+                return;
+            }
+            if let Some(last) = last {
+                state.outbox.mark_sent(last);
+            }
+            drop(state);
+            let Some(url) = self.send_url() else { return };
+            (frames, last, url)
+        };
+        let _ = last;
+        let body = format!("[{}]", String::from(frames.join(",")));
+        let weak = self.me.clone();
+        let attempt = self.state.borrow().attempt;
+        let upload = Uploader::post(&url, &body, self.options.with_credentials, move |result| {
+            if let Some(inner) = weak.upgrade() {
+                inner.upload_done(attempt, result);
+            }
+        });
+        match upload {
+            Ok(upload) => self.state.borrow_mut().upload = Some(upload),
+            Err(error) => self.upload_failed(attempt, error.message()),
+        }
+    }
+
+    fn upload_done(&self, attempt: u64, result: Result<JsString, Closed>) {
+        let upload = self.state.borrow_mut().upload.take();
+        drop(upload);
+        match result {
+            Ok(body) => {
+                if !self.raw() && body.length() > 0 {
+                    self.session_frame(attempt, Frame::text(body));
+                }
+                self.flush();
+            }
+            Err(closed) => {
+                // A 4xx carrying an `x` frame says why (unknown session, bad token).
+                self.upload_failed(attempt, &closed.reason);
+            }
+        }
+    }
+
+    fn upload_failed(&self, attempt: u64, reason: &str) {
+        self.error(ErrorCode::Http, format!("upstream POST failed: {reason}"));
+        self.state.borrow_mut().outbox.rewind();
+        let weak = self.me.clone();
+        let timer = Timeout::new(UPLOAD_RETRY_MS, move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.state.borrow_mut().upload_retry = None;
+                inner.flush();
+            }
+        });
+        let mut state = self.state.borrow_mut();
+        if state.attempt == attempt {
+            state.upload_retry = Some(timer);
+        }
+    }
+
+    fn flush_raw_post(&self) {
+        let (c, item, url) = {
+            let mut state = self.state.borrow_mut();
+            if state.upload.is_some() || state.upload_retry.is_some() {
+                return;
+            }
+            let Some((c, item)) = state.outbox.unsent().next().map(|(c, i)| (c, i.clone())) else { return };
+            let Some(url) = self.options.send_url.clone() else { return };
+            state.outbox.mark_sent(c);
+            (c, item, url)
+        };
+        let body = match &item {
+            Outgoing::Text(text) => String::from(text),
+            Outgoing::Binary(bytes) => base64::encode(bytes),
+            Outgoing::Event(_, json) => String::from(json),
+        };
+        let weak = self.me.clone();
+        let attempt = self.state.borrow().attempt;
+        let upload = Uploader::post(&url, &body, self.options.with_credentials, move |result| {
+            if let Some(inner) = weak.upgrade() {
+                let upload = inner.state.borrow_mut().upload.take();
+                drop(upload);
+                match result {
+                    Ok(_) => {
+                        let _ = inner.state.borrow_mut().outbox.ack(c);
+                        inner.flush();
+                    }
+                    Err(closed) => inner.upload_failed(attempt, &closed.reason),
+                }
+            }
+        });
+        match upload {
+            Ok(upload) => self.state.borrow_mut().upload = Some(upload),
+            Err(error) => self.upload_failed(attempt, error.message()),
+        }
+    }
+}
+
+/// The session protocol's upstream frame for outbox item `c`, as JSON text.
+fn session_frame_text(c: u64, item: &Outgoing) -> JsString {
+    let head = JsString::from(format!("{{\"t\":\"{}\",\"c\":{c},", match item {
+        Outgoing::Event(..) => "e",
+        _ => "m",
+    }).as_str());
+    match item {
+        Outgoing::Text(text) => {
+            let quoted = JSON::stringify(text).unwrap_or_else(|_| JsString::from("\"\""));
+            head.concat(&"\"d\":".into()).concat(&quoted).concat(&"}".into())
+        }
+        Outgoing::Binary(bytes) => {
+            head.concat(&JsString::from(format!("\"b\":\"{}\"}}", base64::encode(bytes)).as_str()))
+        }
+        Outgoing::Event(name, value) => {
+            let name = JSON::stringify(&JsValue::from_str(name)).unwrap_or_else(|_| JsString::from("\"\""));
+            head.concat(&"\"e\":".into()).concat(&name).concat(&",\"v\":".into()).concat(value).concat(&"}".into())
+        }
+    }
+}
+
+fn get_str(object: &JsValue, key: &str) -> Option<String> {
+    Reflect::get(object, &JsValue::from_str(key)).ok()?.as_string()
+}
+
+fn get_u64(object: &JsValue, key: &str) -> Option<u64> {
+    let n = Reflect::get(object, &JsValue::from_str(key)).ok()?.as_f64()?;
+    (n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0).then_some(n as u64)
+}
+
+/// Validates the server URL against the page.
+fn parse_url(url: &str) -> Result<Endpoint, Error> {
+    let parsed = match page::base_href() {
+        Some(base) => web_sys::Url::new_with_base(url, &base),
+        None => web_sys::Url::new(url),
+    }
+    .map_err(|_| Error::invalid(format!("url: {url:?} is not a valid URL")))?;
+    let protocol = parsed.protocol();
+    if protocol != "http:" && protocol != "https:" {
+        return Err(Error::invalid(format!(
+            "url: {url:?} must be an http: or https: URL (got {protocol}; WebSocket URLs are derived from it)"
+        )));
+    }
+    parsed.set_hash("");
+    Ok(Endpoint { href: parsed.href(), origin: parsed.origin() })
+}

@@ -1,0 +1,277 @@
+//! Client options: the typed form of the JavaScript options object, with its defaults and checks.
+
+use crate::error::Error;
+use core::fmt;
+
+/// One way for a browser to receive pushes from a server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// A WebSocket: full duplex, the fastest when proxies let it through.
+    WebSocket,
+    /// The browser's `EventSource` (server-sent events).
+    EventSource,
+    /// An XHR whose response is read while it loads (readyState 3).
+    Streaming,
+    /// A hidden iframe whose document streams `<script>` chunks (opt-in).
+    Iframe,
+    /// Requests the server holds until it has something to say.
+    LongPolling,
+    /// Requests at a fixed pause, answered at once.
+    Polling,
+}
+
+impl TransportKind {
+    /// Every transport, best first.
+    pub const ALL: [TransportKind; 6] = [
+        TransportKind::WebSocket,
+        TransportKind::EventSource,
+        TransportKind::Streaming,
+        TransportKind::Iframe,
+        TransportKind::LongPolling,
+        TransportKind::Polling,
+    ];
+
+    /// The default fallback order (`iframe` is opt-in).
+    pub const DEFAULT_ORDER: [TransportKind; 5] = [
+        TransportKind::WebSocket,
+        TransportKind::EventSource,
+        TransportKind::Streaming,
+        TransportKind::LongPolling,
+        TransportKind::Polling,
+    ];
+
+    /// The name used in options and events (`"websocket"`, `"longpolling"`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportKind::WebSocket => "websocket",
+            TransportKind::EventSource => "eventsource",
+            TransportKind::Streaming => "streaming",
+            TransportKind::Iframe => "iframe",
+            TransportKind::LongPolling => "longpolling",
+            TransportKind::Polling => "polling",
+        }
+    }
+
+    /// The transport called `name`, or an error naming it.
+    pub fn from_name(name: &str) -> Result<Self, Error> {
+        TransportKind::ALL.into_iter().find(|kind| kind.name() == name).ok_or_else(|| {
+            Error::invalid(format!(
+                "options.transports: unknown transport {name:?} (expected one of websocket, \
+                 eventsource, streaming, iframe, longpolling, polling)"
+            ))
+        })
+    }
+
+    /// True when upstream messages travel over the transport itself rather than by HTTP POST.
+    pub fn is_duplex(self) -> bool {
+        self == TransportKind::WebSocket
+    }
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which wire protocol the client speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// The project's session protocol (`docs/PROTOCOL.md`): resume, acks, exactly-once delivery.
+    #[default]
+    Session,
+    /// `url` is a plain endpoint of any server; messages are passed through as received.
+    Raw,
+}
+
+/// Reconnection backoff. Jitter is applied after the cap so clients dropped together spread out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReconnectOptions {
+    /// The first delay, in milliseconds.
+    pub initial_delay_ms: u32,
+    /// The cap on the delay, in milliseconds.
+    pub max_delay_ms: u32,
+    /// Give up (and emit `close`) after this many failed attempts in a row; `None` never gives up.
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for ReconnectOptions {
+    fn default() -> Self {
+        ReconnectOptions { initial_delay_ms: 500, max_delay_ms: 15_000, max_attempts: None }
+    }
+}
+
+/// Everything `RealtimeClient` can be told. `Options::default()` is the documented defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// Transports to try, in fallback order.
+    pub transports: Vec<TransportKind>,
+    /// The wire protocol.
+    pub protocol: Protocol,
+    /// Extra query pairs appended to every request URL.
+    pub query: Vec<(String, String)>,
+    /// A transport that has not opened by then has failed.
+    pub connect_timeout_ms: u32,
+    /// The pause between short polls, counted from the end of the previous poll.
+    pub poll_interval_ms: u32,
+    /// How long the server may hold a long poll.
+    pub long_poll_timeout_ms: u32,
+    /// Silence after which an open transport is considered dead.
+    pub heartbeat_timeout_ms: u32,
+    /// Reconnection backoff; `None` disables reconnection.
+    pub reconnect: Option<ReconnectOptions>,
+    /// After falling back, keep probing better transports and move up.
+    pub upgrade: bool,
+    /// Send cookies on cross-origin HTTP transports.
+    pub with_credentials: bool,
+    /// Raw protocol only: where HTTP transports POST what `send` sends.
+    pub send_url: Option<String>,
+    /// Sends kept while not open (and, for the session protocol, until acknowledged).
+    pub max_queued_messages: u32,
+    /// Connect in the constructor.
+    pub auto_connect: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            transports: TransportKind::DEFAULT_ORDER.to_vec(),
+            protocol: Protocol::Session,
+            query: Vec::new(),
+            connect_timeout_ms: 5_000,
+            poll_interval_ms: 1_000,
+            long_poll_timeout_ms: 25_000,
+            heartbeat_timeout_ms: 35_000,
+            reconnect: Some(ReconnectOptions::default()),
+            upgrade: true,
+            with_credentials: false,
+            send_url: None,
+            max_queued_messages: 1_000,
+            auto_connect: true,
+        }
+    }
+}
+
+/// The JavaScript option keys, for "unknown option" errors.
+pub const OPTION_KEYS: [&str; 13] = [
+    "transports",
+    "protocol",
+    "query",
+    "connectTimeoutMs",
+    "pollIntervalMs",
+    "longPollTimeoutMs",
+    "heartbeatTimeoutMs",
+    "reconnect",
+    "upgrade",
+    "withCredentials",
+    "sendUrl",
+    "maxQueuedMessages",
+    "autoConnect",
+];
+
+/// The longest timeout or delay accepted: one day. Longer values are almost certainly unit mistakes.
+pub const MAX_MS: u32 = 86_400_000;
+
+impl Options {
+    /// Checks the combination of values; the error names the offending option.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.transports.is_empty() {
+            return Err(Error::invalid("options.transports: must name at least one transport"));
+        }
+        for (i, kind) in self.transports.iter().enumerate() {
+            if self.transports[..i].contains(kind) {
+                return Err(Error::invalid(format!(
+                    "options.transports: {kind} is listed twice"
+                )));
+            }
+        }
+        check_ms("connectTimeoutMs", self.connect_timeout_ms, 1)?;
+        check_ms("pollIntervalMs", self.poll_interval_ms, 0)?;
+        check_ms("longPollTimeoutMs", self.long_poll_timeout_ms, 1)?;
+        check_ms("heartbeatTimeoutMs", self.heartbeat_timeout_ms, 1)?;
+        if let Some(r) = self.reconnect {
+            check_ms("reconnect.initialDelayMs", r.initial_delay_ms, 0)?;
+            check_ms("reconnect.maxDelayMs", r.max_delay_ms, 0)?;
+            if r.max_delay_ms < r.initial_delay_ms {
+                return Err(Error::invalid(
+                    "options.reconnect.maxDelayMs: must not be less than initialDelayMs",
+                ));
+            }
+        }
+        if self.max_queued_messages == 0 {
+            return Err(Error::invalid("options.maxQueuedMessages: must be at least 1"));
+        }
+        if self.send_url.is_some() && self.protocol == Protocol::Session {
+            return Err(Error::invalid(
+                "options.sendUrl: only used with protocol \"raw\" (the session protocol posts to its own endpoint)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_ms(name: &str, value: u32, min: u32) -> Result<(), Error> {
+    if value < min || value > MAX_MS {
+        return Err(Error::invalid(format!(
+            "options.{name}: {value} is out of range ({min} to {MAX_MS} ms)"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_documented() {
+        let o = Options::default();
+        o.validate().unwrap();
+        let names: Vec<_> = o.transports.iter().map(|k| k.name()).collect();
+        assert_eq!(names, ["websocket", "eventsource", "streaming", "longpolling", "polling"]);
+        assert_eq!(o.connect_timeout_ms, 5000);
+        assert_eq!(o.reconnect.unwrap().max_delay_ms, 15000);
+    }
+
+    #[test]
+    fn transport_names_round_trip() {
+        for kind in TransportKind::ALL {
+            assert_eq!(TransportKind::from_name(kind.name()).unwrap(), kind);
+        }
+        let err = TransportKind::from_name("carrier-pigeon").unwrap_err();
+        assert!(err.message().contains("carrier-pigeon"), "{err}");
+    }
+
+    #[test]
+    fn validation_names_the_option() {
+        let cases: Vec<(Options, &str)> = vec![
+            (Options { transports: vec![], ..Options::default() }, "transports"),
+            (
+                Options {
+                    transports: vec![TransportKind::Polling, TransportKind::Polling],
+                    ..Options::default()
+                },
+                "polling is listed twice",
+            ),
+            (Options { connect_timeout_ms: 0, ..Options::default() }, "connectTimeoutMs"),
+            (Options { heartbeat_timeout_ms: MAX_MS + 1, ..Options::default() }, "heartbeatTimeoutMs"),
+            (Options { max_queued_messages: 0, ..Options::default() }, "maxQueuedMessages"),
+            (
+                Options {
+                    reconnect: Some(ReconnectOptions {
+                        initial_delay_ms: 10,
+                        max_delay_ms: 5,
+                        max_attempts: None,
+                    }),
+                    ..Options::default()
+                },
+                "maxDelayMs",
+            ),
+            (Options { send_url: Some("/x".into()), ..Options::default() }, "sendUrl"),
+        ];
+        for (options, needle) in cases {
+            let err = options.validate().unwrap_err();
+            assert!(err.message().contains(needle), "{err} should mention {needle}");
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Hidden-iframe streaming: a never-ending HTML document whose `<script>` chunks hand each message
+//! to the page.
+//!
+//! Session protocol: the server's scripts `postMessage` each frame to this page's origin, so the
+//! frame never touches the page; only messages whose `source` is this transport's own frame and
+//! whose `origin` is the server's are accepted. Raw protocol: the seeds' style, where the scripts
+//! call `parent[NAME](data)` on a global function this transport installs and removes.
+
+use std::cell::Cell;
+
+use gloo_events::EventListener;
+use js_sys::{JsString, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{HtmlIFrameElement, MessageEvent};
+
+use super::{Closed, Ctx, Frame, Sink, TransportEvent};
+use crate::error::{Error, ErrorCode};
+use crate::web::page;
+use crate::web::xhr::js_error;
+
+thread_local! {
+    static NEXT_CALLBACK: Cell<u32> = const { Cell::new(0) };
+}
+
+/// A hidden iframe and its message listener. Dropping it removes both (and the raw callback).
+#[derive(Debug)]
+pub(crate) struct IframeTransport {
+    frame: HtmlIFrameElement,
+    window: web_sys::Window,
+    listeners: Vec<EventListener>,
+    callback: Option<(String, Closure<dyn FnMut(JsValue)>)>,
+}
+
+impl IframeTransport {
+    pub(crate) fn open(ctx: &Ctx, sink: Sink) -> Result<Self, Error> {
+        let unavailable = || Error::new(ErrorCode::TransportFailed, "iframe: needs a page with a document");
+        let window = page::window().ok_or_else(unavailable)?;
+        let document = window.document().ok_or_else(unavailable)?;
+        let frame: HtmlIFrameElement = document
+            .create_element("iframe")
+            .map_err(|e| js_error("iframe", &e))?
+            .unchecked_into();
+        let _ = frame.set_attribute("aria-hidden", "true");
+        let _ = frame.set_attribute("tabindex", "-1");
+        let _ = frame.style().set_property("display", "none");
+
+        let mut url = (ctx.url)();
+        let mut listeners = Vec::new();
+        let mut callback = None;
+        if ctx.raw {
+            let name = NEXT_CALLBACK.with(|n| {
+                n.set(n.get().wrapping_add(1));
+                format!("__realtimeWasmIframe{}", n.get())
+            });
+            let on_data = sink.clone();
+            let opened = Cell::new(false);
+            let closure = Closure::<dyn FnMut(JsValue)>::new(move |data: JsValue| {
+                if !opened.replace(true) {
+                    on_data(TransportEvent::Opened);
+                }
+                let data = match data.dyn_into::<JsString>() {
+                    Ok(text) => text,
+                    Err(other) => js_sys::JSON::stringify(&other).unwrap_or_else(|_| JsString::from("")),
+                };
+                on_data(TransportEvent::Frame(Frame::text(data)));
+            });
+            Reflect::set(&window, &JsValue::from_str(&name), closure.as_ref())
+                .map_err(|e| js_error("iframe callback", &e))?;
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str("callback=");
+            url.push_str(&name);
+            callback = Some((name, closure));
+        } else {
+            let on_message = sink.clone();
+            let own = frame.clone();
+            let server_origin = ctx.server_origin.clone();
+            listeners.push(EventListener::new(&window, "message", move |event| {
+                let Some(event) = event.dyn_ref::<MessageEvent>() else { return };
+                if event.origin() != server_origin {
+                    return;
+                }
+                let from_own_frame = match (event.source(), own.content_window()) {
+                    (Some(source), Some(own)) => JsValue::from(source) == JsValue::from(own),
+                    _ => false,
+                };
+                if !from_own_frame {
+                    return;
+                }
+                if let Ok(data) = event.data().dyn_into::<JsString>() {
+                    on_message(TransportEvent::Frame(Frame::text(data)));
+                }
+            }));
+        }
+        // The document finishing means the stream ended (or an error page loaded instead).
+        listeners.push(EventListener::new(&frame, "load", move |_| {
+            sink(TransportEvent::Closed(Closed::new("iframe stream ended", None)));
+        }));
+        frame.set_src(&url);
+        let parent = document.body().map(web_sys::Node::from).or_else(|| document.document_element().map(Into::into));
+        parent
+            .ok_or_else(unavailable)?
+            .append_child(&frame)
+            .map_err(|e| js_error("iframe", &e))?;
+        Ok(IframeTransport { frame, window, listeners, callback })
+    }
+}
+
+impl Drop for IframeTransport {
+    fn drop(&mut self) {
+        self.listeners.clear();
+        // Stop the load before removing the frame, so the browser drops the connection now.
+        self.frame.set_src("about:blank");
+        self.frame.remove();
+        if let Some((name, _closure)) = self.callback.take() {
+            let _ = Reflect::delete_property(&self.window, &JsValue::from_str(&name));
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Transports: dumb pipes with a lifecycle.
+//!
+//! A transport opens, hands what it receives to its [`Sink`], accepts frames to send (WebSocket only;
+//! the HTTP transports' upstream goes through [`Uploader`]) and reports why it closed. It never
+//! decides about fallback, retry or ordering: the client does. Dropping a transport releases every
+//! browser resource it holds (listeners removed first, then requests aborted, sockets closed, frames
+//! removed, timers cleared), so it never calls its sink after being dropped.
+
+mod eventsource;
+mod iframe;
+mod polling;
+mod streaming;
+mod upload;
+mod websocket;
+
+use std::rc::Rc;
+
+use js_sys::{JsString, Uint8Array};
+
+pub(crate) use upload::Uploader;
+
+use crate::error::Error;
+use crate::options::TransportKind;
+
+/// One unit received from the network.
+#[derive(Debug)]
+pub(crate) enum Frame {
+    /// Text: a JSON frame (session protocol) or a message as received (raw protocol).
+    Text {
+        /// The text, kept as a JS string so it is not copied through Rust when passed on.
+        data: JsString,
+        /// The SSE event name, when the transport carries one and it is not `message`.
+        event: Option<String>,
+        /// The SSE last event id, when the transport carries one.
+        id: Option<String>,
+    },
+    /// A binary WebSocket message.
+    Binary(Uint8Array),
+}
+
+impl Frame {
+    /// A text frame without SSE metadata.
+    pub(crate) fn text(data: JsString) -> Frame {
+        Frame::Text { data, event: None, id: None }
+    }
+}
+
+/// Why a transport ended.
+#[derive(Debug, Clone)]
+pub(crate) struct Closed {
+    /// For people: what happened.
+    pub reason: String,
+    /// The HTTP status or WebSocket close code, when there was one.
+    pub code: Option<u16>,
+}
+
+impl Closed {
+    pub(crate) fn new(reason: impl Into<String>, code: Option<u16>) -> Closed {
+        Closed { reason: reason.into(), code }
+    }
+}
+
+/// What a transport reports.
+#[derive(Debug)]
+pub(crate) enum TransportEvent {
+    /// The transport is connected (for the raw protocol this is "open"; the session protocol waits
+    /// for the server's open frame).
+    Opened,
+    /// Something arrived.
+    Frame(Frame),
+    /// The transport ended and will report nothing more.
+    Closed(Closed),
+}
+
+/// Where a transport reports to. The client binds each sink to one attempt, so events from a
+/// superseded attempt are ignored.
+pub(crate) type Sink = Rc<dyn Fn(TransportEvent)>;
+
+/// Everything a transport needs to open.
+pub(crate) struct Ctx {
+    /// The URL of the next request. Called again for every poll or re-opened stream, so resume
+    /// parameters (session, last sequence number) are current.
+    pub url: Rc<dyn Fn() -> String>,
+    /// Whether the raw protocol is in use (affects what "open" means and how bodies are split).
+    pub raw: bool,
+    /// Cookies on cross-origin HTTP requests.
+    pub with_credentials: bool,
+    /// Short polling: the pause between polls.
+    pub poll_interval_ms: u32,
+    /// Long polling: the client-side timeout after which a held poll is abandoned and retried.
+    pub long_poll_client_timeout_ms: u32,
+    /// The server's origin, the only one iframe messages are accepted from.
+    pub server_origin: String,
+    /// Named SSE events to listen for (raw EventSource cannot listen for "any event").
+    pub event_names: Vec<String>,
+}
+
+impl core::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Ctx").field("raw", &self.raw).finish_non_exhaustive()
+    }
+}
+
+/// An open (or opening) transport of any kind. Some variants are only held for their `Drop`.
+#[derive(Debug)]
+#[allow(dead_code)]
+pub(crate) enum Transport {
+    WebSocket(websocket::WebSocketTransport),
+    EventSource(eventsource::EventSourceTransport),
+    Streaming(streaming::StreamingTransport),
+    Iframe(iframe::IframeTransport),
+    Polling(polling::PollingTransport),
+}
+
+impl Transport {
+    /// Starts opening a transport of `kind`. Errors are synchronous failures (a URL the browser
+    /// rejects, a missing API); everything later arrives through `sink`.
+    pub(crate) fn open(kind: TransportKind, ctx: Ctx, sink: Sink) -> Result<Transport, Error> {
+        Ok(match kind {
+            TransportKind::WebSocket => {
+                Transport::WebSocket(websocket::WebSocketTransport::open(&ctx, sink)?)
+            }
+            TransportKind::EventSource => {
+                Transport::EventSource(eventsource::EventSourceTransport::open(&ctx, sink)?)
+            }
+            TransportKind::Streaming => {
+                Transport::Streaming(streaming::StreamingTransport::open(ctx, sink)?)
+            }
+            TransportKind::Iframe => Transport::Iframe(iframe::IframeTransport::open(&ctx, sink)?),
+            TransportKind::LongPolling => {
+                Transport::Polling(polling::PollingTransport::open(ctx, sink, polling::Mode::Long)?)
+            }
+            TransportKind::Polling => {
+                Transport::Polling(polling::PollingTransport::open(ctx, sink, polling::Mode::Short)?)
+            }
+        })
+    }
+
+    /// Sends text over a duplex transport; `false` when the transport cannot send itself.
+    pub(crate) fn send_text(&self, text: &JsString) -> Result<bool, Error> {
+        match self {
+            Transport::WebSocket(ws) => ws.send_text(text).map(|()| true),
+            _ => Ok(false),
+        }
+    }
+
+    /// Sends bytes over a duplex transport; `false` when the transport cannot send itself.
+    pub(crate) fn send_binary(&self, bytes: &[u8]) -> Result<bool, Error> {
+        match self {
+            Transport::WebSocket(ws) => ws.send_binary(bytes).map(|()| true),
+            _ => Ok(false),
+        }
+    }
+
+    /// Starts delivering SSE events named `name` (raw EventSource needs a listener per name).
+    pub(crate) fn watch_event(&self, name: &str) {
+        if let Transport::EventSource(es) = self {
+            es.watch_event(name);
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Short polling and long polling: a loop of GET requests.
+//!
+//! Short polling waits `pollIntervalMs` after each answer; long polling asks again at once, because
+//! the server holds each request until it has something. A long poll the client has waited on longer
+//! than the server may hold it is abandoned and retried ("timeout retry"), not counted as a failure:
+//! some proxies swallow held requests silently.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
+
+use super::{Closed, Ctx, Frame, Sink, TransportEvent};
+use crate::error::Error;
+use crate::web::xhr::{response_text, Xhr, XhrEvent, XhrRequest};
+
+/// Which kind of polling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Short,
+    Long,
+}
+
+/// A running poll loop. Dropping it aborts the request in flight and clears its timer.
+#[derive(Debug)]
+pub(crate) struct PollingTransport {
+    _state: Rc<RefCell<Loop>>,
+}
+
+struct Loop {
+    ctx: Ctx,
+    sink: Sink,
+    mode: Mode,
+    opened: bool,
+    request: Option<Xhr>,
+    timer: Option<Timeout>,
+}
+
+impl core::fmt::Debug for Loop {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Loop").field("mode", &self.mode).finish_non_exhaustive()
+    }
+}
+
+impl PollingTransport {
+    pub(crate) fn open(ctx: Ctx, sink: Sink, mode: Mode) -> Result<Self, Error> {
+        let state = Rc::new(RefCell::new(Loop { ctx, sink, mode, opened: false, request: None, timer: None }));
+        poll(&state)?;
+        Ok(PollingTransport { _state: state })
+    }
+}
+
+/// Starts one poll.
+fn poll(state: &Rc<RefCell<Loop>>) -> Result<(), Error> {
+    let (url, with_credentials, mode, timeout_ms) = {
+        let s = state.borrow();
+        ((s.ctx.url)(), s.ctx.with_credentials, s.mode, s.ctx.long_poll_client_timeout_ms)
+    };
+    let weak = Rc::downgrade(state);
+    let request = XhrRequest { method: "GET", url: &url, body: None, with_credentials };
+    let xhr = Xhr::send(&request, move |xhr, event| match event {
+        XhrEvent::Headers | XhrEvent::Progress => {}
+        XhrEvent::Done(status) => {
+            let body = response_text(xhr);
+            answered(&weak, status, body);
+        }
+        XhrEvent::Failed => finish(&weak, Closed::new("poll request failed", None)),
+    })?;
+    let mut s = state.borrow_mut();
+    s.request = Some(xhr);
+    s.timer = (mode == Mode::Long).then(|| {
+        let weak = Rc::downgrade(state);
+        Timeout::new(timeout_ms, move || {
+            // The server should have answered by now: abandon this poll and ask again.
+            if let Some(state) = weak.upgrade() {
+                let stale = state.borrow_mut().request.take();
+                drop(stale);
+                if let Err(e) = poll(&state) {
+                    finish(&Rc::downgrade(&state), Closed::new(e.message(), None));
+                }
+            }
+        })
+    });
+    Ok(())
+}
+
+/// A poll was answered with `status` and `body`.
+fn answered(weak: &Weak<RefCell<Loop>>, status: u16, body: js_sys::JsString) {
+    let Some(state) = weak.upgrade() else { return };
+    if !(200..300).contains(&status) {
+        return finish(weak, Closed::new(format!("poll answered HTTP {status}"), Some(status)));
+    }
+    // Take what is needed and release the borrow before calling the sink: the client may drop
+    // this transport, or read its state, from inside the call.
+    let (sink, first, raw) = {
+        let mut s = state.borrow_mut();
+        s.request = None;
+        s.timer = None;
+        let first = !s.opened;
+        s.opened = true;
+        (s.sink.clone(), first, s.ctx.raw)
+    };
+    if first && raw {
+        sink(TransportEvent::Opened);
+    }
+    // Raw protocol: an empty answer (204) is "no message".
+    if !(raw && (status == 204 || body.length() == 0)) {
+        sink(TransportEvent::Frame(Frame::text(body)));
+    }
+    // The sink may have dropped the transport: only go on if it is still alive.
+    let Some(state) = weak.upgrade() else { return };
+    let (mode, interval) = {
+        let s = state.borrow();
+        (s.mode, s.ctx.poll_interval_ms)
+    };
+    match mode {
+        Mode::Long => {
+            if let Err(e) = poll(&state) {
+                finish(weak, Closed::new(e.message(), None));
+            }
+        }
+        Mode::Short => {
+            let next = Rc::downgrade(&state);
+            let timer = Timeout::new(interval, move || {
+                if let Some(state) = next.upgrade() {
+                    if let Err(e) = poll(&state) {
+                        finish(&next, Closed::new(e.message(), None));
+                    }
+                }
+            });
+            state.borrow_mut().timer = Some(timer);
+        }
+    }
+}
+
+/// The loop ends: release the request and timer, then report.
+fn finish(weak: &Weak<RefCell<Loop>>, closed: Closed) {
+    let Some(state) = weak.upgrade() else { return };
+    let (sink, request, timer) = {
+        let mut s = state.borrow_mut();
+        (s.sink.clone(), s.request.take(), s.timer.take())
+    };
+    drop(request);
+    drop(timer);
+    sink(TransportEvent::Closed(closed));
+}

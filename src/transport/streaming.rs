@@ -1,0 +1,115 @@
+//! XHR streaming: one long response read while it loads (readyState 3).
+//!
+//! An `text/event-stream` response is parsed by the shared [`SseParser`]; any other content type
+//! (raw protocol only) is split into lines. The body is read as a JS string and only the part not
+//! seen yet is copied into Rust, so each chunk costs its own length, not the whole response's.
+
+use js_sys::JsString;
+use web_sys::XmlHttpRequest;
+
+use super::{Closed, Ctx, Frame, Sink, TransportEvent};
+use crate::error::Error;
+use crate::sse::SseParser;
+use crate::web::xhr::{response_text, Xhr, XhrEvent, XhrRequest};
+
+/// An open or opening streaming request. Dropping it aborts the request.
+#[derive(Debug)]
+pub(crate) struct StreamingTransport {
+    _request: Xhr,
+}
+
+/// How the body is split into messages.
+enum Framing {
+    /// Not decided until the headers arrive.
+    Unknown,
+    EventStream(SseParser),
+    /// Raw protocol, any other content type: one message per line; the partial last line is kept.
+    Lines(String),
+}
+
+impl StreamingTransport {
+    pub(crate) fn open(ctx: Ctx, sink: Sink) -> Result<Self, Error> {
+        let url = (ctx.url)();
+        let raw = ctx.raw;
+        let mut framing = Framing::Unknown;
+        let mut offset: u32 = 0;
+        let mut failed = false;
+        let request = XhrRequest { method: "GET", url: &url, body: None, with_credentials: ctx.with_credentials };
+        let request = Xhr::send(&request, move |xhr, event| {
+            if failed {
+                return;
+            }
+            match event {
+                XhrEvent::Headers => {
+                    let status = xhr.status().unwrap_or(0);
+                    if !(200..300).contains(&status) {
+                        failed = true;
+                        return sink(TransportEvent::Closed(Closed::new(
+                            format!("stream answered HTTP {status}"),
+                            Some(status),
+                        )));
+                    }
+                    let event_stream = xhr
+                        .get_response_header("Content-Type")
+                        .ok()
+                        .flatten()
+                        .is_some_and(|t| t.trim_start().starts_with("text/event-stream"));
+                    framing = if event_stream || !raw {
+                        Framing::EventStream(SseParser::new())
+                    } else {
+                        Framing::Lines(String::new())
+                    };
+                    if raw {
+                        sink(TransportEvent::Opened);
+                    }
+                }
+                XhrEvent::Progress => read_new(xhr, &mut offset, &mut framing, &sink),
+                XhrEvent::Done(_) => {
+                    read_new(xhr, &mut offset, &mut framing, &sink);
+                    if let Framing::Lines(rest) = &mut framing {
+                        if !rest.is_empty() {
+                            let line = core::mem::take(rest);
+                            sink(TransportEvent::Frame(Frame::text(JsString::from(line.as_str()))));
+                        }
+                    }
+                    failed = true;
+                    sink(TransportEvent::Closed(Closed::new("stream ended", None)));
+                }
+                XhrEvent::Failed => {
+                    failed = true;
+                    sink(TransportEvent::Closed(Closed::new("stream request failed", None)));
+                }
+            }
+        })?;
+        Ok(StreamingTransport { _request: request })
+    }
+}
+
+fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink: &Sink) {
+    let text = response_text(xhr);
+    let len = text.length();
+    if len <= *offset {
+        return;
+    }
+    let chunk = String::from(text.slice(*offset, len));
+    *offset = len;
+    match framing {
+        Framing::Unknown => {}
+        Framing::EventStream(parser) => parser.feed_str(&chunk, &mut |event| {
+            let name = (event.event != "message").then_some(event.event);
+            let id = (!event.id.is_empty()).then_some(event.id);
+            let data = JsString::from(event.data.as_str());
+            sink(TransportEvent::Frame(Frame::Text { data, event: name, id }));
+        }),
+        Framing::Lines(rest) => {
+            rest.push_str(&chunk);
+            while let Some(end) = rest.find('\n') {
+                let line = rest[..end].strip_suffix('\r').unwrap_or(&rest[..end]);
+                if !line.is_empty() {
+                    sink(TransportEvent::Frame(Frame::text(JsString::from(line))));
+                }
+                rest.drain(..=end);
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Browser tests against the real `realtime-server`, driven through the JavaScript surface exactly
+//! as a page would use it. `scripts/test.sh` starts the server and passes its address at compile
+//! time in `RT_SERVER`.
+#![cfg(target_arch = "wasm32")]
+
+mod harness;
+mod options;
+mod raw;
+mod session;
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
