@@ -1,0 +1,192 @@
+//! The loop every streaming downstream connection runs (WebSocket, event stream, iframe): open
+//! frame, replay and live messages in batches, heartbeats, upstream frames that arrive in-band,
+//! and the reasons a connection ends.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::clock::Timestamp;
+use crate::faults::Faults;
+use crate::frame::{ClientFrame, Frame};
+use crate::hub::Hub;
+use crate::refusal::Refusal;
+use crate::session::{Attachment, Batch, Session};
+
+/// Most messages written in one batch.
+const BATCH_MESSAGES: usize = 256;
+/// About the most bytes written in one batch.
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// The client went away; nothing more can be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gone;
+
+/// What a connection received from its client.
+#[derive(Debug)]
+pub enum Input {
+    /// Upstream frames, in order (several when they arrived together, answered by one `a`).
+    Frames(Vec<ClientFrame>),
+    /// A frame that breaks the protocol; the connection answers `x` and ends.
+    Malformed(Refusal),
+    /// The client closed the connection.
+    Gone,
+}
+
+/// Why a connection ends; each transport ends differently (a close frame, or just the end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// A newer connection attached to the session.
+    Superseded,
+    /// The `drop-every` fault: end abruptly, as a failing network would.
+    Dropped,
+    /// The byte budget is spent; the `r` frame was written.
+    Recycled,
+    /// An `x` frame was written.
+    Refused,
+    /// The client went away.
+    Gone,
+}
+
+/// A transport's side of a streaming connection.
+pub trait Downstream: Send {
+    /// Writes the frames as one batch (one chunk, or one flush of WebSocket frames).
+    fn write(&mut self, frames: &[Frame<'_>]) -> impl Future<Output = Result<(), Gone>> + Send;
+
+    /// Waits for the client to send something or go away. Must be cancel-safe: the loop drops it
+    /// whenever something else happens first.
+    fn input(&mut self) -> impl Future<Output = Input> + Send;
+
+    /// Whether the response has carried its byte budget and must be recycled.
+    fn budget_spent(&self) -> bool;
+
+    /// Ends the connection.
+    fn end(self, ending: Ending) -> impl Future<Output = ()> + Send;
+}
+
+/// A connection attached to its session, with what the loop needs to serve it.
+#[derive(Debug)]
+pub struct Link {
+    /// The hub, for upstream frames received in-band.
+    pub hub: Arc<Hub>,
+    /// The session.
+    pub session: Arc<Session>,
+    /// This connection's claim on the session (released when the link is dropped).
+    pub attachment: Attachment,
+    /// Whether the request created the session.
+    pub created: bool,
+    /// The highest `s` the client said it has.
+    pub after: u64,
+    /// Injected faults.
+    pub faults: Faults,
+    /// Heartbeat interval.
+    pub heartbeat: Duration,
+}
+
+impl Link {
+    /// The `o` frame that starts every connection.
+    pub fn open_frame(&self) -> Frame<'_> {
+        Frame::Open {
+            sid: self.session.sid(),
+            token: self.session.token(),
+            hb: u64::try_from(self.heartbeat.as_millis()).unwrap_or(u64::MAX),
+            ack: self.session.processed(),
+        }
+    }
+}
+
+/// Serves a streaming connection until it ends, then ends it the way its ending asks.
+pub async fn pump<D: Downstream>(mut conn: D, link: Link) {
+    let ending = serve(&mut conn, &link).await;
+    conn.end(ending).await;
+}
+
+async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
+    let session = &link.session;
+    let mut changes = session.subscribe();
+    let mut heartbeat = tokio::time::interval_at(Instant::now() + link.heartbeat, link.heartbeat);
+    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut cursor = link.after;
+    let mut delivered = 0u64;
+    if write(conn, link, &[link.open_frame()]).await.is_err() {
+        return Ending::Gone;
+    }
+    loop {
+        changes.borrow_and_update();
+        if !link.attachment.is_current() {
+            return Ending::Superseded;
+        }
+        let limit = link.faults.drop_every.map_or(BATCH_MESSAGES, |n| {
+            usize::try_from(n.saturating_sub(delivered))
+                .unwrap_or(BATCH_MESSAGES)
+                .min(BATCH_MESSAGES)
+        });
+        let batch = session.read(cursor, limit, BATCH_BYTES);
+        if !batch.is_empty() {
+            cursor = batch.cursor;
+            if write(conn, link, &batch_frames(&batch)).await.is_err() {
+                return Ending::Gone;
+            }
+            delivered += batch.messages.len() as u64;
+            if link.faults.drop_every.is_some_and(|n| delivered >= n) {
+                return Ending::Dropped;
+            }
+            if conn.budget_spent() {
+                return recycle(conn, link).await;
+            }
+            continue;
+        }
+        tokio::select! {
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return Ending::Gone;
+                }
+            }
+            _ = heartbeat.tick() => {
+                let beat = Frame::Heartbeat(Timestamp::now().millis());
+                if write(conn, link, &[beat]).await.is_err() {
+                    return Ending::Gone;
+                }
+                if conn.budget_spent() {
+                    return recycle(conn, link).await;
+                }
+            }
+            input = conn.input() => match input {
+                Input::Frames(frames) => {
+                    let ack = link.hub.receive(session, frames);
+                    if write(conn, link, &[Frame::Ack(ack)]).await.is_err() {
+                        return Ending::Gone;
+                    }
+                }
+                Input::Malformed(refusal) => {
+                    // The connection ends either way; a failed write changes nothing.
+                    let _ = write(conn, link, &[Frame::Refused(&refusal)]).await;
+                    return Ending::Refused;
+                }
+                Input::Gone => return Ending::Gone,
+            },
+        }
+    }
+}
+
+/// A gap frame (if any), then the messages.
+pub fn batch_frames(batch: &Batch) -> Vec<Frame<'_>> {
+    let gap = batch.gap.map(|(from, to)| Frame::Gap { from, to });
+    gap.into_iter()
+        .chain(batch.messages.iter().map(|m| Frame::Message(m)))
+        .collect()
+}
+
+async fn write<D: Downstream>(conn: &mut D, link: &Link, frames: &[Frame<'_>]) -> Result<(), Gone> {
+    link.faults.delay().await;
+    conn.write(frames).await
+}
+
+async fn recycle<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
+    match write(conn, link, &[Frame::Recycle]).await {
+        Ok(()) => Ending::Recycled,
+        Err(Gone) => Ending::Gone,
+    }
+}

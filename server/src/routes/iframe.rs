@@ -1,0 +1,58 @@
+//! `GET /rt/iframe?origin=ORIGIN`: the hidden-iframe stream, an HTML document whose `<script>`
+//! chunks `postMessage` each frame to the embedding page.
+
+use axum::extract::State;
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+use crate::chunk_sink::ChunkSink;
+use crate::downstream::pump;
+use crate::faults::Faults;
+use crate::routes::{attach, SessionQuery, NO_STORE};
+use crate::stream_downstream::{script_string, StreamDownstream, StreamFormat};
+use crate::AppState;
+
+/// Opens the iframe document. `origin` must be an allowed origin, else `403`: it is where every
+/// frame is posted, and posting session data to a page we do not trust would leak it. A refused
+/// session gets `200` and a script posting the `x` frame, as for event streams.
+pub async fn iframe(
+    State(state): State<AppState>,
+    faults: Faults,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let query = match SessionQuery::from_uri(&uri) {
+        Ok(query) => query,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let Some(origin) = query.origin.as_deref() else {
+        return (StatusCode::BAD_REQUEST, "iframe needs ?origin=ORIGIN\n").into_response();
+    };
+    if !state.policy.allows(origin, host) {
+        return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
+    }
+    if let Some(refusal) = faults.http_refusal() {
+        return refusal;
+    }
+    let (sink, body) = ChunkSink::new(faults.stream_buffer);
+    let format = StreamFormat::Iframe {
+        origin: script_string(origin),
+    };
+    let stream = StreamDownstream::new(sink, format, state.config.stream_budget);
+    match query.open(&state) {
+        Ok(opened) => {
+            let link = attach(&state, opened, query.after.unwrap_or(0), faults);
+            tokio::spawn(pump(stream, link));
+        }
+        Err(refusal) => {
+            tokio::spawn(stream.refuse(refusal));
+        }
+    }
+    let content_type = (
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    ([content_type, NO_STORE], body).into_response()
+}

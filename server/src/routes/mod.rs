@@ -1,0 +1,89 @@
+//! The HTTP endpoints: one file per transport endpoint, plus `/send`, the raw demo endpoints,
+//! the test hooks and the static files.
+
+pub mod hooks;
+pub mod iframe;
+pub mod poll;
+pub mod raw;
+pub mod send;
+pub mod sse;
+pub mod static_files;
+pub mod ws;
+
+use axum::extract::Query;
+use axum::http::header::{self, HeaderName, HeaderValue};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::downstream::Link;
+use crate::faults::Faults;
+use crate::hub::Opened;
+use crate::refusal::Refusal;
+use crate::AppState;
+
+/// The protocol's query parameters; others (the client's `query` option, `fault`) are ignored.
+#[derive(Debug, Default, Deserialize)]
+pub struct SessionQuery {
+    /// Session to resume.
+    pub sid: Option<String>,
+    /// Its resume token.
+    pub token: Option<String>,
+    /// Highest downstream `s` the client has.
+    pub after: Option<u64>,
+    /// Long-poll wait in ms.
+    pub wait: Option<u64>,
+    /// Iframe target origin.
+    pub origin: Option<String>,
+}
+
+impl SessionQuery {
+    /// Reads the parameters, refusing malformed ones (`after=abc`) with a `protocol` refusal.
+    pub fn from_uri(uri: &Uri) -> Result<SessionQuery, Refusal> {
+        Query::<SessionQuery>::try_from_uri(uri)
+            .map(|Query(query)| query)
+            .map_err(|e| Refusal::Protocol(format!("bad query: {}", e.body_text())))
+    }
+
+    /// Resolves the session (resuming or creating it).
+    pub fn open(&self, state: &AppState) -> Result<Opened, Refusal> {
+        state.hub.open(self.sid.as_deref(), self.token.as_deref())
+    }
+}
+
+/// Makes a new connection the session's attached one. `after` doubles as an acknowledgement:
+/// the client has those messages, so the window may drop them.
+pub fn attach(state: &AppState, opened: Opened, after: u64, faults: Faults) -> Link {
+    let attachment = opened.session.attach();
+    opened.session.acknowledge(after);
+    Link {
+        hub: state.hub.clone(),
+        session: opened.session,
+        attachment,
+        created: opened.created,
+        after,
+        faults,
+        heartbeat: state.config.heartbeat,
+    }
+}
+
+/// `X-Content-Type-Options: nosniff`: transport bodies are data, never to be sniffed as HTML.
+pub const NOSNIFF: (HeaderName, HeaderValue) = (
+    header::X_CONTENT_TYPE_OPTIONS,
+    HeaderValue::from_static("nosniff"),
+);
+
+/// `Cache-Control: no-store, no-transform`: no cache may keep or recompress live data.
+pub const NO_STORE: (HeaderName, HeaderValue) = (
+    header::CACHE_CONTROL,
+    HeaderValue::from_static("no-store, no-transform"),
+);
+
+/// A JSON answer of the session protocol.
+pub fn json_response(status: StatusCode, body: String) -> Response {
+    let content_type = (
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    (status, [content_type, NO_STORE, NOSNIFF], body).into_response()
+}

@@ -1,0 +1,81 @@
+//! `GET /rt/poll` (short polling) and `GET /rt/poll?wait=MS` (long polling).
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use tokio::time::Instant;
+
+use crate::downstream::{batch_frames, Link};
+use crate::faults::Faults;
+use crate::frame::Frame;
+use crate::routes::{attach, json_response, SessionQuery};
+use crate::AppState;
+
+/// Answers with a JSON array: the `o` frame, a gap frame if any, then every pending message
+/// (at most N with the `drop-every=N` fault). A long poll with nothing pending is held until
+/// something is, or answered `[]` when `wait` runs out or a newer poll supersedes it. A poll
+/// that creates its session is answered at once, so the client learns its `sid` without waiting.
+pub async fn poll(State(state): State<AppState>, faults: Faults, uri: Uri) -> Response {
+    if let Some(refusal) = faults.http_refusal() {
+        return refusal;
+    }
+    let query = match SessionQuery::from_uri(&uri) {
+        Ok(query) => query,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let opened = match query.open(&state) {
+        Ok(opened) => opened,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let link = attach(&state, opened, query.after.unwrap_or(0), faults);
+    let wait = query
+        .wait
+        .filter(|&ms| ms > 0)
+        .map(|ms| Duration::from_millis(ms).min(state.config.max_long_poll));
+    let body = answer(&link, wait).await;
+    link.faults.delay().await;
+    json_response(StatusCode::OK, body)
+}
+
+async fn answer(link: &Link, wait: Option<Duration>) -> String {
+    let session = &link.session;
+    let mut changes = session.subscribe();
+    let deadline = wait.map(|wait| Instant::now() + wait);
+    let limit = link
+        .faults
+        .drop_every
+        .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    loop {
+        changes.borrow_and_update();
+        if !link.attachment.is_current() {
+            return "[]".into();
+        }
+        let batch = session.read(link.after, limit, usize::MAX);
+        let Some(deadline) = deadline.filter(|_| batch.is_empty() && !link.created) else {
+            let frames = std::iter::once(link.open_frame()).chain(batch_frames(&batch));
+            return json_array(frames);
+        };
+        tokio::select! {
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return "[]".into();
+                }
+            }
+            () = tokio::time::sleep_until(deadline) => return "[]".into(),
+        }
+    }
+}
+
+fn json_array<'a>(frames: impl Iterator<Item = Frame<'a>>) -> String {
+    let mut out = String::from("[");
+    for (i, frame) in frames.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&frame.to_json());
+    }
+    out.push(']');
+    out
+}

@@ -1,0 +1,68 @@
+//! `GET /rt/sse`: the event stream, read by EventSource or by XHR streaming.
+
+use axum::extract::State;
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+use crate::chunk_sink::ChunkSink;
+use crate::downstream::pump;
+use crate::faults::Faults;
+use crate::routes::{attach, SessionQuery, NOSNIFF, NO_STORE};
+use crate::stream_downstream::{StreamDownstream, StreamFormat};
+use crate::AppState;
+
+/// `X-Accel-Buffering: no`: asks nginx-style proxies not to buffer the stream.
+const NO_ACCEL_BUFFERING: (HeaderName, HeaderValue) = (
+    HeaderName::from_static("x-accel-buffering"),
+    HeaderValue::from_static("no"),
+);
+
+/// Opens an event stream. A refused session still gets `200` and an `x` event, then the end:
+/// EventSource hides the body of any other status, and the client must learn why.
+pub async fn sse(
+    State(state): State<AppState>,
+    faults: Faults,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if faults.sse_refuse {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "fault injected: sse-refuse\n",
+        )
+            .into_response();
+    }
+    if let Some(refusal) = faults.http_refusal() {
+        return refusal;
+    }
+    let (sink, body) = ChunkSink::new(faults.stream_buffer);
+    let stream = StreamDownstream::new(sink, StreamFormat::EventStream, state.config.stream_budget);
+    let opened = SessionQuery::from_uri(&uri).and_then(|query| {
+        let after = query.after.unwrap_or(0).max(last_event_id(&headers));
+        query.open(&state).map(|opened| (opened, after))
+    });
+    match opened {
+        Ok((opened, after)) => {
+            let link = attach(&state, opened, after, faults);
+            tokio::spawn(pump(stream, link));
+        }
+        Err(refusal) => {
+            tokio::spawn(stream.refuse(refusal));
+        }
+    }
+    let content_type = (
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    ([content_type, NO_STORE, NO_ACCEL_BUFFERING, NOSNIFF], body).into_response()
+}
+
+/// The browser's own reconnect sends the last `id:` it saw; a larger one than `after` wins.
+fn last_event_id(headers: &HeaderMap) -> u64 {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
