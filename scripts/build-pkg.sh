@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Builds the release npm package into pkg/ (pkg/realtime_wasm.js, .d.ts, _bg.wasm, package.json)
+# with `wasm-pack build --release --target web`, wasm-opt included, and prints its gzip -9 size.
+#
+# On the debian route (std built from source; preferred here whenever Debian's rustc-web and
+# rust-web-src are installed) panics are compiled as immediate aborts, which drops the panic
+# formatting machinery from the wasm file. RT_PANIC=abort keeps the Cargo.toml
+# profile's plain `abort` instead (panic messages then still reach a panic hook).
+# Run scripts/setup.sh first (scripts/test.sh and scripts/demo.sh do).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+
+say() { printf '[build-pkg] %s\n' "$*"; }
+[ "$RT_WASM_ROUTE" != none ] || {
+  echo "[build-pkg] ERROR: no wasm32 standard library; run scripts/setup.sh" >&2
+  exit 1
+}
+
+# The release build prefers the build-std route even where rustup has the wasm32 target: only a
+# std built from source can use immediate-abort panics, so the package is the same size everywhere
+# Debian's packages exist.
+if [ "$RT_WASM_ROUTE" = plain ] && [ -z "${RT_FORCE_WASM_ROUTE:-}" ] && rt_debian_route_ok; then
+  rt_use_wasm_route debian
+fi
+
+cargo_args=("${RT_WASM_ARGS[@]}")
+extra_env=()
+panic_mode="abort (Cargo.toml profile)"
+if [ "$RT_WASM_ROUTE" = debian ] && [ "${RT_PANIC:-immediate-abort}" = immediate-abort ]; then
+  core_src="$(/usr/bin/rustc --print sysroot)/lib/rustlib/src/rust/library/core/src/panicking.rs"
+  if cargo -Z help 2>/dev/null | grep -q -- '-Z panic-immediate-abort' &&
+    grep -q 'immediate-abort' "$core_src" 2>/dev/null; then
+    # Rust >= 1.92: immediate-abort is a panic strategy of its own, set through the profile.
+    cargo_args+=(-Z panic-immediate-abort)
+    extra_env+=(CARGO_PROFILE_RELEASE_PANIC=immediate-abort)
+    panic_mode="immediate-abort (profile panic strategy)"
+  elif ! grep -q 'immediate-abort' "$core_src" 2>/dev/null; then
+    # Older std sources: the std feature of the same name.
+    cargo_args+=(-Z build-std-features=panic_immediate_abort)
+    panic_mode="immediate-abort (build-std feature)"
+  fi
+fi
+
+# wasm-pack 0.15.1 `build --mode no-install` still runs its wasm32 target check, and where rustup's
+# toolchain lacks the target that check runs `rustup target add`, which can hang forever on a
+# machine that reaches only package registries. `--mode force` skips the check; it downloads
+# nothing as long as wasm-bindgen (the lock's version) and wasm-opt are on PATH, checked here.
+mode=no-install
+if [ "$RT_WASM_ROUTE" = debian ]; then
+  mode=force
+  command -v wasm-opt >/dev/null || {
+    echo "[build-pkg] ERROR: no wasm-opt on PATH (wasm-pack --mode force would try to download one); run scripts/setup.sh" >&2
+    exit 1
+  }
+  wb_lock="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+  [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" = "$wb_lock" ] || {
+    echo "[build-pkg] ERROR: wasm-bindgen on PATH is not $wb_lock (Cargo.lock); run scripts/setup.sh" >&2
+    exit 1
+  }
+fi
+
+say "route: $RT_WASM_ROUTE; panic: $panic_mode; wasm-opt: $(command -v wasm-opt || echo none) ($(wasm-opt --version 2>/dev/null || true))"
+say "wasm-pack build --release --target web --mode $mode . ${cargo_args[*]}"
+start=$SECONDS
+if ! wasm_env env "${extra_env[@]}" wasm-pack build --release --target web --mode "$mode" . "${cargo_args[@]}"; then
+  if [ "${#extra_env[@]}" -gt 0 ] || [ "${#cargo_args[@]}" -gt "${#RT_WASM_ARGS[@]}" ]; then
+    say "build with immediate-abort panics failed; retrying with the profile's panic = abort"
+    panic_mode="abort (fallback)"
+    wasm_env wasm-pack build --release --target web --mode "$mode" . "${RT_WASM_ARGS[@]}"
+  else
+    exit 1
+  fi
+fi
+say "built in $((SECONDS - start)) s (panic: $panic_mode)"
+
+for f in pkg/realtime_wasm.js pkg/realtime_wasm.d.ts pkg/realtime_wasm_bg.wasm pkg/package.json; do
+  [ -f "$f" ] || {
+    echo "[build-pkg] ERROR: $f missing" >&2
+    exit 1
+  }
+done
+wasm_raw=$(wc -c <pkg/realtime_wasm_bg.wasm)
+js_raw=$(wc -c <pkg/realtime_wasm.js)
+wasm_gz=$(gzip -9 -c pkg/realtime_wasm_bg.wasm | wc -c)
+js_gz=$(gzip -9 -c pkg/realtime_wasm.js | wc -c)
+say "size: realtime_wasm_bg.wasm $wasm_raw B raw, $wasm_gz B gzip -9"
+say "size: realtime_wasm.js      $js_raw B raw, $js_gz B gzip -9"
+say "size: total gzip -9 (wasm + JS glue): $((wasm_gz + js_gz)) B"
