@@ -40,6 +40,8 @@ struct State {
     acked: u64,
     attached: Option<u64>,
     generations: u64,
+    /// Whether the most recent connection to attach was a poll.
+    polled_last: bool,
     last_seen: Instant,
     rooms: BTreeSet<String>,
 }
@@ -110,6 +112,7 @@ impl Session {
                 acked: 0,
                 attached: None,
                 generations: 0,
+                polled_last: false,
                 last_seen: Instant::now(),
                 rooms: BTreeSet::new(),
             }),
@@ -161,20 +164,22 @@ impl Session {
         self.changes.subscribe()
     }
 
-    /// Makes a new downstream connection the attached one; the previous one sees
-    /// [`Attachment::is_current`] turn false and ends.
-    pub fn attach(self: &Arc<Self>) -> Attachment {
-        let generation = {
+    /// Makes a new downstream connection (a poll if `polling`) the attached one; the previous
+    /// one sees [`Attachment::is_current`] turn false and ends.
+    pub fn attach(self: &Arc<Self>, polling: bool) -> Attachment {
+        let (generation, follows_poll) = {
             let mut state = self.state();
             state.generations += 1;
             state.attached = Some(state.generations);
             state.last_seen = Instant::now();
-            state.generations
+            let follows_poll = std::mem::replace(&mut state.polled_last, polling);
+            (state.generations, follows_poll)
         };
         self.changed();
         Attachment {
             session: Arc::clone(self),
             generation,
+            follows_poll,
         }
     }
 
@@ -378,9 +383,15 @@ impl State {
 pub struct Attachment {
     session: Arc<Session>,
     generation: u64,
+    follows_poll: bool,
 }
 
 impl Attachment {
+    /// Whether the connection attached before this one was a poll too.
+    pub fn follows_poll(&self) -> bool {
+        self.follows_poll
+    }
+
     /// False once a newer connection has attached.
     pub fn is_current(&self) -> bool {
         self.session.is_current(self.generation)
@@ -491,8 +502,8 @@ mod tests {
     #[test]
     fn attach_supersedes() {
         let session = Arc::new(Session::new("s".into(), "t".into(), 3));
-        let first = session.attach();
-        let second = session.attach();
+        let first = session.attach(false);
+        let second = session.attach(false);
         assert!(!first.is_current());
         assert!(second.is_current());
         drop(first);

@@ -43,7 +43,7 @@ pub async fn iframe(
     let stream = StreamDownstream::new(sink, format, state.config.stream_budget);
     match query.open(&state) {
         Ok(opened) => {
-            let link = attach(&state, opened, query.after.unwrap_or(0), faults);
+            let link = attach(&state, opened, query.after.unwrap_or(0), faults, false);
             tokio::spawn(pump(stream, link));
         }
         Err(refusal) => {

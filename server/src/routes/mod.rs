@@ -51,10 +51,10 @@ impl SessionQuery {
     }
 }
 
-/// Makes a new connection the session's attached one. `after` doubles as an acknowledgement:
-/// the client has those messages, so the window may drop them.
-pub fn attach(state: &AppState, opened: Opened, after: u64, faults: Faults) -> Link {
-    let attachment = opened.session.attach();
+/// Makes a new connection (a poll if `polling`) the session's attached one. `after` doubles as an
+/// acknowledgement: the client has those messages, so the window may drop them.
+pub fn attach(state: &AppState, opened: Opened, after: u64, faults: Faults, polling: bool) -> Link {
+    let attachment = opened.session.attach(polling);
     opened.session.acknowledge(after);
     Link {
         hub: state.hub.clone(),

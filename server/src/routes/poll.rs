@@ -16,7 +16,8 @@ use crate::AppState;
 /// Answers with a JSON array: the `o` frame, a gap frame if any, then every pending message
 /// (at most N with the `drop-every=N` fault). A long poll with nothing pending is held until
 /// something is, or answered `[]` when `wait` runs out or a newer poll supersedes it. A poll
-/// that creates its session is answered at once, so the client learns its `sid` without waiting.
+/// that creates its session, or follows a connection of another transport, is answered at once:
+/// it opens a connection, and the client is waiting for its `o` frame.
 pub async fn poll(State(state): State<AppState>, faults: Faults, uri: Uri) -> Response {
     if let Some(refusal) = faults.http_refusal() {
         return refusal;
@@ -29,7 +30,7 @@ pub async fn poll(State(state): State<AppState>, faults: Faults, uri: Uri) -> Re
         Ok(opened) => opened,
         Err(refusal) => return refusal.into_response(),
     };
-    let link = attach(&state, opened, query.after.unwrap_or(0), faults);
+    let link = attach(&state, opened, query.after.unwrap_or(0), faults, true);
     let wait = query
         .wait
         .filter(|&ms| ms > 0)
@@ -43,6 +44,8 @@ async fn answer(link: &Link, wait: Option<Duration>) -> String {
     let session = &link.session;
     let mut changes = session.subscribe();
     let deadline = wait.map(|wait| Instant::now() + wait);
+    // Only a poll continuing a polling connection is held (see `poll`).
+    let holds = !link.created && link.attachment.follows_poll();
     let limit = link
         .faults
         .drop_every
@@ -53,7 +56,7 @@ async fn answer(link: &Link, wait: Option<Duration>) -> String {
             return "[]".into();
         }
         let batch = session.read(link.after, limit, usize::MAX);
-        let Some(deadline) = deadline.filter(|_| batch.is_empty() && !link.created) else {
+        let Some(deadline) = deadline.filter(|_| batch.is_empty() && holds) else {
             let frames = std::iter::once(link.open_frame()).chain(batch_frames(&batch));
             return json_array(frames);
         };

@@ -44,7 +44,7 @@ pub async fn sse(
     });
     match opened {
         Ok((opened, after)) => {
-            let link = attach(&state, opened, after, faults);
+            let link = attach(&state, opened, after, faults, false);
             tokio::spawn(pump(stream, link));
         }
         Err(refusal) => {

@@ -62,7 +62,7 @@ pub async fn ws(
         match opened {
             // Attach only now that the socket is open, so a handshake that never completes
             // does not supersede a working connection.
-            Ok((opened, after)) => pump(conn, attach(&state, opened, after, faults)).await,
+            Ok((opened, after)) => pump(conn, attach(&state, opened, after, faults, false)).await,
             Err(refusal) => conn.refuse(refusal).await,
         }
     })

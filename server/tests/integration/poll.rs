@@ -316,3 +316,28 @@ async fn idle_sessions_expire() {
         (StatusCode::NOT_FOUND, &json!("unknown_session"))
     );
 }
+
+#[tokio::test]
+async fn a_long_poll_after_another_transport_opens_at_once() {
+    let server = Server::default().await;
+    let mut ws = crate::harness::ws_connect(&server.ws_url("/rt/ws"), None)
+        .await
+        .expect("connect");
+    let session = crate::harness::Session::from_open(&crate::harness::ws_json(&mut ws).await);
+    drop(ws);
+    let started = Instant::now();
+    let (status, frames) = server
+        .get_json(&format!("/rt/poll?{}&wait=5000", session.query()))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (frames[0]["t"].as_str(), frames[0]["sid"].as_str()),
+        (Some("o"), Some(session.sid.as_str()))
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // The next one continues the polling connection: held until wait runs out.
+    let (_, frames) = server
+        .get_json(&format!("/rt/poll?{}&wait=100", session.query()))
+        .await;
+    assert_eq!(frames, json!([]));
+}
