@@ -155,8 +155,10 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
             }
             input = conn.input() => match input {
                 Input::Frames(frames) => {
+                    // Downstream acks need no answer; messages and events do.
+                    let answer = frames.iter().any(|f| !matches!(f, ClientFrame::Ack(_)));
                     let ack = link.hub.receive(session, frames);
-                    if write(conn, link, &[Frame::Ack(ack)]).await.is_err() {
+                    if answer && write(conn, link, &[Frame::Ack(ack)]).await.is_err() {
                         return Ending::Gone;
                     }
                 }

@@ -89,7 +89,9 @@ pub fn app(config: Config) -> Router {
         .layer(middleware::from_fn_with_state(
             state.policy.clone(),
             origin_policy::gate,
-        ));
+        ))
+        // Outermost, so the gate's own refusals get it too.
+        .layer(middleware::map_response(routes::nosniff));
     let pkg = get(static_files::pkg).with_state(state.clone());
     Router::new()
         .merge(transports)

@@ -67,11 +67,23 @@ pub fn attach(state: &AppState, opened: Opened, after: u64, faults: Faults, poll
     }
 }
 
-/// `X-Content-Type-Options: nosniff`: transport bodies are data, never to be sniffed as HTML.
-pub const NOSNIFF: (HeaderName, HeaderValue) = (
-    header::X_CONTENT_TYPE_OPTIONS,
-    HeaderValue::from_static("nosniff"),
-);
+/// Adds `X-Content-Type-Options: nosniff` to every answer that is not HTML: transport bodies
+/// (and error texts) are data, never to be sniffed as a document or script, and a sniffing browser
+/// would also hold a stream back until it has seen enough bytes to guess.
+pub async fn nosniff(mut response: Response) -> Response {
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !html {
+        let nosniff = HeaderValue::from_static("nosniff");
+        response
+            .headers_mut()
+            .insert(header::X_CONTENT_TYPE_OPTIONS, nosniff);
+    }
+    response
+}
 
 /// `Cache-Control: no-store, no-transform`: no cache may keep or recompress live data.
 pub const NO_STORE: (HeaderName, HeaderValue) = (
@@ -85,5 +97,5 @@ pub fn json_response(status: StatusCode, body: String) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    (status, [content_type, NO_STORE, NOSNIFF], body).into_response()
+    (status, [content_type, NO_STORE], body).into_response()
 }

@@ -15,7 +15,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::chunk_sink::ChunkSink;
 use crate::clock::Timestamp;
-use crate::routes::{NOSNIFF, NO_STORE};
+use crate::routes::NO_STORE;
 use crate::stream_downstream::{script_string, StreamFormat};
 use crate::AppState;
 
@@ -24,7 +24,7 @@ const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 /// `GET /raw/time`: the server time as text (ISO 8601), for short polling.
 pub async fn time() -> Response {
     (
-        [(header::CONTENT_TYPE, TEXT), NO_STORE, NOSNIFF],
+        [(header::CONTENT_TYPE, TEXT), NO_STORE],
         Timestamp::now().to_string(),
     )
         .into_response()
@@ -63,7 +63,7 @@ pub async fn sse(State(state): State<AppState>, headers: HeaderMap) -> Response 
         HeaderName::from_static("x-accel-buffering"),
         HeaderValue::from_static("no"),
     );
-    ([content_type, NO_STORE, no_buffering, NOSNIFF], body).into_response()
+    ([content_type, NO_STORE, no_buffering], body).into_response()
 }
 
 /// `GET /raw/stream`: one line of text per tick, forever.
@@ -71,7 +71,7 @@ pub async fn stream(State(state): State<AppState>) -> Response {
     let body = ticking(state.config.raw_tick, 1, Vec::new(), |id, now| {
         format!("tick {id} {now}\n")
     });
-    ([(header::CONTENT_TYPE, TEXT), NO_STORE, NOSNIFF], body).into_response()
+    ([(header::CONTENT_TYPE, TEXT), NO_STORE], body).into_response()
 }
 
 /// The `callback` parameter of `/raw/iframe`.

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use crate::chunk_sink::ChunkSink;
 use crate::downstream::pump;
 use crate::faults::Faults;
-use crate::routes::{attach, SessionQuery, NOSNIFF, NO_STORE};
+use crate::routes::{attach, SessionQuery, NO_STORE};
 use crate::stream_downstream::{StreamDownstream, StreamFormat};
 use crate::AppState;
 
@@ -55,7 +55,7 @@ pub async fn sse(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/event-stream; charset=utf-8"),
     );
-    ([content_type, NO_STORE, NO_ACCEL_BUFFERING, NOSNIFF], body).into_response()
+    ([content_type, NO_STORE, NO_ACCEL_BUFFERING], body).into_response()
 }
 
 /// The browser's own reconnect sends the last `id:` it saw; a larger one than `after` wins.

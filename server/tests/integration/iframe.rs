@@ -28,6 +28,7 @@ async fn frames_are_escaped_script_chunks_posted_to_the_origin() {
         response.headers()["content-type"],
         "text/html; charset=utf-8"
     );
+    assert!(response.headers().get("x-content-type-options").is_none());
     let mut body = BodyReader::new(response);
     body.until("alert").await;
     let text = &body.text;

@@ -31,6 +31,7 @@ async fn a_foreign_origin_is_refused_on_every_endpoint() {
             .headers()
             .get("access-control-allow-origin")
             .is_none());
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     }
     let response = server
         .http

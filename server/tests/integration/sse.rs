@@ -87,3 +87,37 @@ async fn a_refused_session_gets_an_x_event_then_the_end() {
     assert_eq!(events.frame().await["code"], "unknown_session");
     assert_eq!(events.next().await, None);
 }
+
+#[tokio::test]
+async fn a_closed_stream_detaches_its_session_so_it_can_expire() {
+    let server = Server::start(Config {
+        session_idle: Duration::from_millis(200),
+        ..config()
+    })
+    .await;
+    let mut events = EventReader::new(server.get("/rt/sse").await);
+    let session = crate::harness::Session::from_open(&events.frame().await);
+    drop(events);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (status, _) = server
+        .get_json(&format!("/rt/poll?{}", session.query()))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_open_stream_keeps_its_session_alive() {
+    let server = Server::start(Config {
+        session_idle: Duration::from_millis(200),
+        ..config()
+    })
+    .await;
+    let mut events = EventReader::new(server.get("/rt/sse").await);
+    let session = crate::harness::Session::from_open(&events.frame().await);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (status, _) = server
+        .get_json(&format!("/rt/poll?{}", session.query()))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    drop(events);
+}
