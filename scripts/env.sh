@@ -22,7 +22,8 @@
 #   RT_WASM_TARGET_DIR    target dir for wasm32 builds: target/wasm (plain), target/wasm-std (debian)
 #   RT_TOOLS_DIR          where setup.sh puts tools that are not cargo/apt installs (npm binaryen)
 #   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER   rust-lld (debian route only; affects wasm32 only)
-#   CHROMEDRIVER, GECKODRIVER, WASM_BINDGEN_TEST_TIMEOUT, PATH (~/.cargo/bin, wasm-opt dir first)
+#   CHROMEDRIVER, RT_GECKODRIVER (not GECKODRIVER: see below), WASM_BINDGEN_TEST_TIMEOUT,
+#   PATH (~/.cargo/bin first; the npm wasm-opt dir before Debian's)
 # Arrays/functions (bash only):
 #   RT_WASM_ENV=(VAR=value ...)   variables a wasm32 cargo/wasm-pack command needs
 #   RT_WASM_ARGS=(...)            RT_WASM_CARGO_ARGS as an array
@@ -114,16 +115,16 @@ rt_use_wasm_route "$(rt_detect_wasm_route)"
 
 wasm_env() { env "${RT_WASM_ENV[@]}" "$@"; }
 
-# Browsers for wasm-bindgen-test-runner (wasm-pack finds the drivers on PATH itself; these are for
-# running the runner directly).
+# Browser drivers for wasm-bindgen-test-runner. wasm-pack finds both on PATH by itself and sets the
+# variable of the browser it runs. The runner picks GECKODRIVER over CHROMEDRIVER when both are
+# set, so only CHROMEDRIVER is exported; for Firefox run e.g.
+#   GECKODRIVER=$RT_GECKODRIVER wasm_env cargo test --target wasm32-unknown-unknown ...
 if [ -z "${CHROMEDRIVER:-}" ] && command -v chromedriver >/dev/null 2>&1; then
   CHROMEDRIVER="$(command -v chromedriver)"
   export CHROMEDRIVER
 fi
-if [ -z "${GECKODRIVER:-}" ] && command -v geckodriver >/dev/null 2>&1; then
-  GECKODRIVER="$(command -v geckodriver)"
-  export GECKODRIVER
-fi
+RT_GECKODRIVER="${GECKODRIVER:-$(command -v geckodriver 2>/dev/null || true)}"
+export RT_GECKODRIVER
 # wasm-bindgen-test-runner gives ONE test binary (all tests of one tests/*.rs file) this many
 # seconds in total, default 20: far too little for reconnect/fallback tests.
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"

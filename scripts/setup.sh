@@ -160,6 +160,6 @@ if [ "${RT_SKIP_BROWSERS:-0}" != 1 ]; then
     env -u RUSTC -u RUSTDOC -u RUSTC_BOOTSTRAP -u CARGO_TARGET_DIR cargo install -q geckodriver
   fi
   source scripts/env.sh
-  say "chromedriver: ${CHROMEDRIVER:-MISSING}; geckodriver: ${GECKODRIVER:-MISSING}"
+  say "chromedriver: ${CHROMEDRIVER:-MISSING}; geckodriver: ${RT_GECKODRIVER:-MISSING}"
 fi
 say "ready"
