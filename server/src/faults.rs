@@ -29,8 +29,12 @@ pub struct Faults {
     pub ws_hang: bool,
     /// `ws-drop-open`: the upgrade succeeds, then the connection is dropped at once.
     pub ws_drop_open: bool,
-    /// `sse-refuse`: `/rt/sse` is answered `503`.
+    /// `sse-refuse`: `/rt/sse` is answered `503` (EventSource and XHR streaming alike: they share
+    /// the endpoint).
     pub sse_refuse: bool,
+    /// `eventsource-refuse`: `/rt/sse` requests with `Accept: text/event-stream` (what a browser's
+    /// EventSource sends, XHR streaming does not) are answered `503`.
+    pub eventsource_refuse: bool,
     /// `stream-buffer`: event stream and iframe bodies are held back until the response ends.
     pub stream_buffer: bool,
     /// `drop-every=N`: a downstream connection ends after N messages; a poll answers at most N.
@@ -60,6 +64,7 @@ impl Faults {
                 ("ws-hang", None) => faults.ws_hang = true,
                 ("ws-drop-open", None) => faults.ws_drop_open = true,
                 ("sse-refuse", None) => faults.sse_refuse = true,
+                ("eventsource-refuse", None) => faults.eventsource_refuse = true,
                 ("stream-buffer", None) => faults.stream_buffer = true,
                 ("drop-every", _) => match number()? {
                     0 => return Err("drop-every needs N >= 1".into()),
@@ -180,7 +185,8 @@ mod tests {
     #[test]
     fn parses_every_fault() {
         let faults = Faults::parse(
-            "ws-refuse,ws-hang,ws-drop-open,sse-refuse,stream-buffer,drop-every=3,http-error=502,latency=20",
+            "ws-refuse,ws-hang,ws-drop-open,sse-refuse,eventsource-refuse,stream-buffer,drop-every=3,\
+             http-error=502,latency=20",
         )
         .expect("valid list");
         assert_eq!(
@@ -190,6 +196,7 @@ mod tests {
                 ws_hang: true,
                 ws_drop_open: true,
                 sse_refuse: true,
+                eventsource_refuse: true,
                 stream_buffer: true,
                 drop_every: Some(3),
                 http_error: Some(StatusCode::BAD_GATEWAY),

@@ -26,7 +26,7 @@ pub async fn sse(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if faults.sse_refuse {
+    if faults.sse_refuse || (faults.eventsource_refuse && from_event_source(&headers)) {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             "fault injected: sse-refuse\n",
@@ -56,6 +56,15 @@ pub async fn sse(
         HeaderValue::from_static("text/event-stream; charset=utf-8"),
     );
     ([content_type, NO_STORE, NO_ACCEL_BUFFERING], body).into_response()
+}
+
+/// Whether the request comes from an EventSource, which asks for `text/event-stream` (an XHR
+/// streaming request accepts anything).
+fn from_event_source(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.contains("text/event-stream")))
 }
 
 /// The browser's own reconnect sends the last `id:` it saw; a larger one than `after` wins.

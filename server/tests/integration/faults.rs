@@ -54,6 +54,14 @@ async fn sse_refuse_answers_503() {
         server.get("/rt/poll?fault=sse-refuse").await.status(),
         StatusCode::OK
     );
+    let event_source = server
+        .http
+        .get(server.url("/rt/sse?fault=eventsource-refuse"))
+        .header("accept", "text/event-stream");
+    let refused = event_source.send().await.expect("GET");
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let streaming = server.get("/rt/sse?fault=eventsource-refuse").await;
+    assert_eq!(streaming.status(), StatusCode::OK, "XHR streaming passes");
 }
 
 #[tokio::test]
