@@ -279,7 +279,7 @@ impl Session {
         // The log is contiguous, so the first unread message sits at a computable index.
         let skip = usize::try_from(batch.cursor + 1 - front).unwrap_or(usize::MAX);
         let mut bytes = 0;
-        for message in state.log.iter().skip(skip) {
+        for message in state.log.range(skip.min(state.log.len())..) {
             if batch.messages.len() >= max_messages
                 || (bytes >= max_bytes && !batch.messages.is_empty())
             {
