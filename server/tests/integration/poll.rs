@@ -341,3 +341,19 @@ async fn a_long_poll_after_another_transport_opens_at_once() {
         .await;
     assert_eq!(frames, json!([]));
 }
+
+#[tokio::test]
+async fn echoed_values_keep_their_key_order() {
+    let server = Server::default().await;
+    let session = server.session().await;
+    let body = r#"[{"t":"e","c":1,"e":"echo","v":{"z":1,"a":{"y":2,"b":3}}}]"#;
+    let url = server.url(&format!("/rt/send?{}", session.query()));
+    server.http.post(url).body(body).send().await.expect("POST");
+    let text = server
+        .get(&format!("/rt/poll?{}", session.query()))
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(text.contains(r#""v":{"z":1,"a":{"y":2,"b":3}}"#), "{text}");
+}
