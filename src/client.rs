@@ -373,6 +373,7 @@ impl Inner {
             raw: self.raw(),
             with_credentials: self.options.with_credentials,
             poll_interval_ms: self.options.poll_interval_ms,
+            long_poll_wait_ms: Some(self.options.long_poll_timeout_ms),
             long_poll_client_timeout_ms: self
                 .options
                 .long_poll_timeout_ms
@@ -437,12 +438,8 @@ impl Inner {
                 params.append("after", &state.inbound.after().to_string());
             }
             drop(state);
-            match kind {
-                TransportKind::LongPolling => {
-                    params.append("wait", &self.options.long_poll_timeout_ms.to_string())
-                }
-                TransportKind::Iframe => params.append("origin", &page::origin().unwrap_or_default()),
-                _ => {}
+            if kind == TransportKind::Iframe {
+                params.append("origin", &page::origin().unwrap_or_default());
             }
         }
         if kind == TransportKind::WebSocket {

@@ -87,6 +87,8 @@ pub(crate) struct Ctx {
     pub with_credentials: bool,
     /// Short polling: the pause between polls.
     pub poll_interval_ms: u32,
+    /// Long polling, session protocol: how long the server may hold a poll (`wait`).
+    pub long_poll_wait_ms: Option<u32>,
     /// Long polling: the client-side timeout after which a held poll is abandoned and retried.
     pub long_poll_client_timeout_ms: u32,
     /// The server's origin, the only one iframe messages are accepted from.

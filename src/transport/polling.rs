@@ -54,7 +54,15 @@ impl PollingTransport {
 fn poll(state: &Rc<RefCell<Loop>>) -> Result<(), Error> {
     let (url, with_credentials, mode, timeout_ms) = {
         let s = state.borrow();
-        ((s.ctx.url)(), s.ctx.with_credentials, s.mode, s.ctx.long_poll_client_timeout_ms)
+        let mut url = (s.ctx.url)();
+        // The first poll of a session-protocol attempt is answered at once (it opens the
+        // transport); only the later ones ask the server to hold them.
+        if let (Mode::Long, false, true, Some(wait)) = (s.mode, s.ctx.raw, s.opened, s.ctx.long_poll_wait_ms) {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str("wait=");
+            url.push_str(&wait.to_string());
+        }
+        (url, s.ctx.with_credentials, s.mode, s.ctx.long_poll_client_timeout_ms)
     };
     let weak = Rc::downgrade(state);
     let request = XhrRequest { method: "GET", url: &url, body: None, with_credentials };

@@ -20,7 +20,10 @@ pub fn json(text: &str) -> JsValue {
 
 /// A JS value as JSON text, for comparisons and messages.
 pub fn to_json(value: &JsValue) -> String {
-    JSON::stringify(value).map(String::from).unwrap_or_else(|_| "<unserialisable>".into())
+    JSON::stringify(value)
+        .ok()
+        .and_then(|json| JsValue::from(json).as_string())
+        .unwrap_or_else(|| "undefined".into())
 }
 
 /// Reads `object[key]`.

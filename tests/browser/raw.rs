@@ -1,10 +1,13 @@
 //! The raw protocol against every `/raw/` endpoint of the server.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use crate::harness::{get, server, Recorder};
+use crate::harness::{get, server, to_json, Recorder};
 
 fn raw(path: &str, transport: &str, extra: &str) -> Recorder {
     let options = format!(r#"{{"protocol":"raw","transports":["{transport}"],"pollIntervalMs":200{extra}}}"#);
@@ -53,11 +56,37 @@ async fn raw_streaming_splits_plain_lines() {
     assert!(lines.iter().all(|l| !l.is_empty() && !l.contains('\n')), "{lines:?}");
 }
 
+/// `parent[NAME](data)` only reaches a same-origin page, so this runs the npm package inside a
+/// fixture page the server itself serves, which reports back by `postMessage`.
 #[wasm_bindgen_test]
 async fn raw_iframe_calls_back() {
-    let r = raw("/raw/iframe", "iframe", "");
-    r.wait("two iframe messages", 10_000, |r| r.events("message").len() >= 2).await;
-    assert_eq!(get(&r.events("message")[0].b, "transport").as_string().as_deref(), Some("iframe"));
+    let document = web_sys::window().and_then(|w| w.document()).expect("a document");
+    let frame = document.create_element("iframe").expect("iframe");
+    let _ = frame.set_attribute("src", &format!("{}/raw-iframe-fixture.html", server()));
+    let report: Rc<RefCell<Option<JsValue>>> = Rc::default();
+    let sink = report.clone();
+    let window = web_sys::window().expect("window");
+    let _listener = gloo_events::EventListener::new(&window, "message", move |event| {
+        let data = event.unchecked_ref::<web_sys::MessageEvent>().data();
+        if get(&data, "kind").as_string().as_deref() == Some("raw-iframe") {
+            *sink.borrow_mut() = Some(data);
+        }
+    });
+    document.body().expect("body").append_child(&frame).expect("append");
+    let start = js_sys::Date::now();
+    while report.borrow().is_none() && js_sys::Date::now() - start < 15_000.0 {
+        gloo_timers::future::TimeoutFuture::new(20).await;
+    }
+    frame.remove();
+    let report = report.borrow().clone().expect("the fixture page reported nothing within 15 s");
+    assert!(get(&report, "error").is_undefined(), "fixture failed: {}", to_json(&report));
+    let received: js_sys::Array = get(&report, "received").unchecked_into();
+    assert_eq!(received.length(), 2, "{}", to_json(&report));
+    for item in received.iter() {
+        assert_eq!(get(&item, "transport").as_string().as_deref(), Some("iframe"));
+        assert!(get(&item, "data").as_string().is_some_and(|d| !d.is_empty()), "{}", to_json(&report));
+    }
+    assert_eq!(get(&report, "callbacksLeft").as_f64(), Some(0.0), "close() left its callback on window");
 }
 
 #[wasm_bindgen_test]

@@ -109,7 +109,7 @@ async fn a_listener_that_throws_does_not_break_the_client() {
 async fn unsubscribe_and_off_remove_listeners() {
     let r = Recorder::new("/rt", r#"{"transports":["websocket"]}"#, &[]);
     let counter = js_sys::Array::new();
-    let push = js_sys::Function::new_with_args("a", "this.push(a)").bind(&counter);
+    let push = js_sys::Function::new_with_args("a", "this.push(a)").bind0(&counter);
     let unsubscribe: js_sys::Function = r.client.on("message".into(), push.clone().unchecked_into()).expect("on").unchecked_into();
     r.opened().await;
     r.client.send(JsValue::from_str("counted").unchecked_into()).expect("send");

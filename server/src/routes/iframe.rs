@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use crate::chunk_sink::ChunkSink;
 use crate::downstream::pump;
 use crate::faults::Faults;
-use crate::routes::{attach, SessionQuery, NO_STORE};
+use crate::routes::{attach, SessionQuery, EMBEDDABLE, NO_STORE};
 use crate::stream_downstream::{script_string, StreamDownstream, StreamFormat};
 use crate::AppState;
 
@@ -54,5 +54,5 @@ pub async fn iframe(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    ([content_type, NO_STORE], body).into_response()
+    ([content_type, NO_STORE], EMBEDDABLE, body).into_response()
 }

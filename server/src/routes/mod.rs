@@ -91,6 +91,20 @@ pub const NO_STORE: (HeaderName, HeaderValue) = (
     HeaderValue::from_static("no-store, no-transform"),
 );
 
+/// Lets a page that is cross-origin isolated (`Cross-Origin-Embedder-Policy: require-corp`) embed
+/// the iframe transports' documents: they opt in to being embedded cross-origin, and declare the
+/// same embedder policy themselves, as a nested document of such a page must.
+pub const EMBEDDABLE: [(HeaderName, HeaderValue); 2] = [
+    (
+        HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("cross-origin"),
+    ),
+    (
+        HeaderName::from_static("cross-origin-embedder-policy"),
+        HeaderValue::from_static("require-corp"),
+    ),
+];
+
 /// A JSON answer of the session protocol.
 pub fn json_response(status: StatusCode, body: String) -> Response {
     let content_type = (

@@ -15,7 +15,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::chunk_sink::ChunkSink;
 use crate::clock::Timestamp;
-use crate::routes::NO_STORE;
+use crate::routes::{EMBEDDABLE, NO_STORE};
 use crate::stream_downstream::{script_string, StreamFormat};
 use crate::AppState;
 
@@ -109,7 +109,7 @@ pub async fn iframe(State(state): State<AppState>, Query(query): Query<CallbackQ
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    ([content_type, NO_STORE], body).into_response()
+    ([content_type, NO_STORE], EMBEDDABLE, body).into_response()
 }
 
 /// `GET /raw/ws`: echoes every text and binary message.

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use tower::ServiceExt as _;
 use tower_http::services::ServeDir;
 
+use crate::routes::EMBEDDABLE;
 use crate::AppState;
 
 /// Serves the request from the first static directory that has the file (`index.html` for a
@@ -31,15 +32,19 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
 
 /// Serves the request from `dir` with `Cache-Control: no-cache`: during development a rebuilt
 /// package must be picked up on reload (the browser still revalidates with `If-Modified-Since`).
+/// The files are also embeddable by cross-origin isolated pages (see [`EMBEDDABLE`]), so the demo
+/// and test pages work inside one.
 pub async fn from_dir(dir: ServeDir, request: Request) -> Response {
     let result: Result<_, Infallible> = dir.oneshot(request).await;
     let mut response = match result {
         Ok(response) => response.map(Body::new),
         Err(never) => match never {},
     };
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    for (name, value) in EMBEDDABLE {
+        headers.insert(name, value);
+    }
     response
 }
 
