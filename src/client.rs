@@ -55,7 +55,10 @@ pub struct Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.upgrade() {
-            inner.listeners.borrow_mut().retain(|(id, _)| *id != self.id);
+            inner
+                .listeners
+                .borrow_mut()
+                .retain(|(id, _)| *id != self.id);
         }
     }
 }
@@ -208,8 +211,14 @@ impl RealtimeClient {
     pub fn subscribe(&self, listener: impl Fn(&ClientEvent) + 'static) -> Subscription {
         let id = self.inner.next_listener.get() + 1;
         self.inner.next_listener.set(id);
-        self.inner.listeners.borrow_mut().push((id, Rc::new(listener)));
-        Subscription { inner: Rc::downgrade(&self.inner), id }
+        self.inner
+            .listeners
+            .borrow_mut()
+            .push((id, Rc::new(listener)));
+        Subscription {
+            inner: Rc::downgrade(&self.inner),
+            id,
+        }
     }
 
     /// Makes transports that need it (raw EventSource) deliver server events named `name`.
@@ -274,7 +283,8 @@ impl RealtimeClient {
 
     /// Stops for good: releases the transport and emits `close`. `code` defaults to 1000.
     pub fn close(&self, code: Option<u16>, reason: Option<&str>) {
-        self.inner.stop(code.unwrap_or(1000), reason.unwrap_or(""), true);
+        self.inner
+            .stop(code.unwrap_or(1000), reason.unwrap_or(""), true);
     }
 
     /// The lifecycle state.
@@ -294,7 +304,12 @@ impl RealtimeClient {
 
     /// The session id (session protocol, once the server issued one).
     pub fn session_id(&self) -> Option<String> {
-        self.inner.state.borrow().session.as_ref().map(|s| s.sid.clone())
+        self.inner
+            .state
+            .borrow()
+            .session
+            .as_ref()
+            .map(|s| s.sid.clone())
     }
 
     /// Counters since the client was created.
@@ -316,8 +331,12 @@ impl Inner {
 
     fn emit(&self, event: &ClientEvent) {
         // Cloned so a listener may subscribe or unsubscribe while we iterate.
-        let listeners: Vec<Listener> =
-            self.listeners.borrow().iter().map(|(_, l)| l.clone()).collect();
+        let listeners: Vec<Listener> = self
+            .listeners
+            .borrow()
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect();
         for listener in listeners {
             listener(event);
         }
@@ -345,7 +364,8 @@ impl Inner {
     fn connect(&self) {
         {
             let mut state = self.state.borrow_mut();
-            if state.transport.is_some() || state.attempt != 0 && state.phase != ClientState::Closed {
+            if state.transport.is_some() || state.attempt != 0 && state.phase != ClientState::Closed
+            {
                 return;
             }
             state.index = 0;
@@ -393,7 +413,10 @@ impl Inner {
                 let timeout_ms = self.options.connect_timeout_ms;
                 let timer = Timeout::new(timeout_ms, move || {
                     if let Some(inner) = weak.upgrade() {
-                        inner.attempt_failed(attempt, format!("{kind} did not open within {timeout_ms} ms"));
+                        inner.attempt_failed(
+                            attempt,
+                            format!("{kind} did not open within {timeout_ms} ms"),
+                        );
                     }
                 });
                 let mut state = self.state.borrow_mut();
@@ -410,7 +433,11 @@ impl Inner {
     /// carries the current session and resume position.
     fn url_fn(&self, kind: TransportKind) -> Rc<dyn Fn() -> String> {
         let weak = self.me.clone();
-        Rc::new(move || weak.upgrade().map(|inner| inner.url_for(kind)).unwrap_or_default())
+        Rc::new(move || {
+            weak.upgrade()
+                .map(|inner| inner.url_for(kind))
+                .unwrap_or_default()
+        })
     }
 
     fn url_for(&self, kind: TransportKind) -> String {
@@ -535,7 +562,11 @@ impl Inner {
         };
         self.release_transport();
         if let Some(to) = next {
-            self.emit(&ClientEvent::Transport { from: Some(from), to, reason });
+            self.emit(&ClientEvent::Transport {
+                from: Some(from),
+                to,
+                reason,
+            });
             if self.state.borrow().phase != ClientState::Closed {
                 self.start_attempt();
             }
@@ -545,7 +576,7 @@ impl Inner {
             ErrorCode::ConnectFailed,
             format!("no transport could connect (last: {from}: {reason})"),
         );
-        self.schedule_retry(0, reason);
+        self.schedule_retry(0, &reason);
     }
 
     /// An attempt's transport ended.
@@ -567,7 +598,7 @@ impl Inner {
         };
         self.error(code, closed.reason.clone());
         let index = self.state.borrow().index;
-        self.schedule_retry(index, closed.reason);
+        self.schedule_retry(index, &closed.reason);
     }
 
     /// Drops the current transport and everything tied to it, outside any borrow.
@@ -575,7 +606,11 @@ impl Inner {
         let (transport, upload, timers) = {
             let mut state = self.state.borrow_mut();
             state.opened = false;
-            let timers = (state.connect_timer.take(), state.ack_timer.take(), state.upload_retry.take());
+            let timers = (
+                state.connect_timer.take(),
+                state.ack_timer.take(),
+                state.upload_retry.take(),
+            );
             (state.transport.take(), state.upload.take(), timers)
         };
         drop(transport);
@@ -584,9 +619,9 @@ impl Inner {
     }
 
     /// Waits (backoff) and tries again from transport `index`; gives up when attempts run out.
-    fn schedule_retry(&self, index: usize, reason: String) {
+    fn schedule_retry(&self, index: usize, reason: &str) {
         let Some(backoff) = self.backoff else {
-            return self.stop(1006, &reason, false);
+            return self.stop(1006, reason, false);
         };
         let failures = {
             let mut state = self.state.borrow_mut();
@@ -594,7 +629,11 @@ impl Inner {
             state.failures
         };
         let Some(delay_ms) = backoff.delay_ms(failures, js_sys::Math::random()) else {
-            return self.stop(1006, &format!("gave up after {} attempts: {reason}", failures - 1), false);
+            return self.stop(
+                1006,
+                &format!("gave up after {} attempts: {reason}", failures - 1),
+                false,
+            );
         };
         let attempt = {
             let mut state = self.state.borrow_mut();
@@ -613,14 +652,21 @@ impl Inner {
         });
         self.state.borrow_mut().retry_timer = Some(timer);
         let transport = self.options.transports[index];
-        self.emit(&ClientEvent::Reconnecting { attempt: failures, delay_ms, transport });
+        self.emit(&ClientEvent::Reconnecting {
+            attempt: failures,
+            delay_ms,
+            transport,
+        });
     }
 
     /// Stops for good.
     fn stop(&self, code: u16, reason: &str, was_clean: bool) {
         let (from, retry) = {
             let mut state = self.state.borrow_mut();
-            if state.phase == ClientState::Closed && state.transport.is_none() && state.retry_timer.is_none() {
+            if state.phase == ClientState::Closed
+                && state.transport.is_none()
+                && state.retry_timer.is_none()
+            {
                 return;
             }
             state.attempt += 1;
@@ -630,7 +676,11 @@ impl Inner {
         self.release_transport();
         self.set_phase(ClientState::Closed);
         if from != ClientState::Closed || !was_clean {
-            self.emit(&ClientEvent::Close { code, reason: reason.to_owned(), was_clean });
+            self.emit(&ClientEvent::Close {
+                code,
+                reason: reason.to_owned(),
+                was_clean,
+            });
         }
     }
 
@@ -645,7 +695,12 @@ impl Inner {
                 self.count_in(u64::from(bytes.length()));
                 ClientEvent::Message {
                     data: Data::Binary(bytes),
-                    info: MessageInfo { transport, seq: None, id: None, event: None },
+                    info: MessageInfo {
+                        transport,
+                        seq: None,
+                        id: None,
+                        event: None,
+                    },
                 }
             }
             Frame::Text { data, event, id } => {
@@ -654,11 +709,21 @@ impl Inner {
                     Some(name) => ClientEvent::Named {
                         event: name.clone(),
                         value: data.into(),
-                        info: MessageInfo { transport, seq: None, id, event: Some(name) },
+                        info: MessageInfo {
+                            transport,
+                            seq: None,
+                            id,
+                            event: Some(name),
+                        },
                     },
                     None => ClientEvent::Message {
                         data: Data::Text(data),
-                        info: MessageInfo { transport, seq: None, id, event: None },
+                        info: MessageInfo {
+                            transport,
+                            seq: None,
+                            id,
+                            event: None,
+                        },
                     },
                 }
             }
@@ -684,7 +749,8 @@ impl Inner {
             Frame::Binary(bytes) => {
                 let len = bytes.length();
                 if len < 8 {
-                    return self.protocol_error(attempt, "binary frame shorter than its sequence number");
+                    return self
+                        .protocol_error(attempt, "binary frame shorter than its sequence number");
                 }
                 let mut head = [0u8; 8];
                 bytes.subarray(0, 8).copy_to(&mut head);
@@ -723,7 +789,8 @@ impl Inner {
         };
         match kind.as_str() {
             "o" => {
-                let (Some(sid), Some(token)) = (get_str(frame, "sid"), get_str(frame, "token")) else {
+                let (Some(sid), Some(token)) = (get_str(frame, "sid"), get_str(frame, "token"))
+                else {
                     return self.protocol_error(attempt, "open frame without a session");
                 };
                 let ack = get_u64(frame, "ack").unwrap_or(0);
@@ -753,15 +820,30 @@ impl Inner {
                     let value = Reflect::get(frame, &"v".into()).unwrap_or(JsValue::NULL);
                     self.deliver(attempt, seq, size, |mut info| {
                         info.event = Some(name.clone());
-                        ClientEvent::Named { event: name, value, info }
+                        ClientEvent::Named {
+                            event: name,
+                            value,
+                            info,
+                        }
                     });
-                } else if let Ok(text) = Reflect::get(frame, &"d".into()).and_then(|d| d.dyn_into::<JsString>().map_err(|_| JsValue::NULL)) {
-                    self.deliver(attempt, seq, size, |info| ClientEvent::Message { data: Data::Text(text), info });
+                } else if let Ok(text) = Reflect::get(frame, &"d".into())
+                    .and_then(|d| d.dyn_into::<JsString>().map_err(|_| JsValue::NULL))
+                {
+                    self.deliver(attempt, seq, size, |info| ClientEvent::Message {
+                        data: Data::Text(text),
+                        info,
+                    });
                 } else if let Some(bytes) = get_str(frame, "b").and_then(|b| base64::decode(&b)) {
                     let data = Data::Binary(Uint8Array::from(bytes.as_slice()));
-                    self.deliver(attempt, seq, size, |info| ClientEvent::Message { data, info });
+                    self.deliver(attempt, seq, size, |info| ClientEvent::Message {
+                        data,
+                        info,
+                    });
                 } else {
-                    self.protocol_error(attempt, "a message frame has neither text nor valid base64");
+                    self.protocol_error(
+                        attempt,
+                        "a message frame has neither text nor valid base64",
+                    );
                 }
             }
             "a" => {
@@ -778,7 +860,10 @@ impl Inner {
                 let from = get_u64(frame, "from").unwrap_or(0);
                 let to = get_u64(frame, "to").unwrap_or(from);
                 self.state.borrow_mut().inbound.on_gap_frame(from, to);
-                self.error(ErrorCode::Gap, format!("server messages {from} to {to} were lost"));
+                self.error(
+                    ErrorCode::Gap,
+                    format!("server messages {from} to {to} were lost"),
+                );
             }
             "r" => {
                 // The server recycled the response on purpose: reopen at once, same transport.
@@ -798,7 +883,11 @@ impl Inner {
                     had
                 };
                 self.release_transport();
-                let code = if lost && code == "unknown_session" { ErrorCode::Gap } else { ErrorCode::Protocol };
+                let code = if lost && code == "unknown_session" {
+                    ErrorCode::Gap
+                } else {
+                    ErrorCode::Protocol
+                };
                 self.error(code, format!("the server ended the session: {reason}"));
                 if self.is_current(attempt) {
                     self.start_attempt();
@@ -809,17 +898,31 @@ impl Inner {
     }
 
     /// Passes a sequenced message on exactly once and in order.
-    fn deliver(&self, attempt: u64, seq: u64, size: u64, event: impl FnOnce(MessageInfo) -> ClientEvent) {
+    fn deliver(
+        &self,
+        attempt: u64,
+        seq: u64,
+        size: u64,
+        event: impl FnOnce(MessageInfo) -> ClientEvent,
+    ) {
         let accept = self.state.borrow_mut().inbound.accept(seq);
         match accept {
             Accept::Duplicate => return,
             Accept::Gap { from, to } => {
-                self.error(ErrorCode::Gap, format!("server messages {from} to {to} were lost"));
+                self.error(
+                    ErrorCode::Gap,
+                    format!("server messages {from} to {to} were lost"),
+                );
             }
             Accept::Deliver => {}
         }
         self.count_in(size);
-        let info = MessageInfo { transport: self.transport_kind(), seq: Some(seq), id: None, event: None };
+        let info = MessageInfo {
+            transport: self.transport_kind(),
+            seq: Some(seq),
+            id: None,
+            event: None,
+        };
         let event = event(info);
         if self.is_current(attempt) {
             self.emit(&event);
@@ -880,7 +983,10 @@ impl Inner {
         {
             let mut state = self.state.borrow_mut();
             if state.phase == ClientState::Closed {
-                return Err(Error::new(ErrorCode::Closed, "the client is closed; call connect() first"));
+                return Err(Error::new(
+                    ErrorCode::Closed,
+                    "the client is closed; call connect() first",
+                ));
             }
             if self.raw()
                 && self.options.send_url.is_none()
@@ -914,7 +1020,9 @@ impl Inner {
             if state.phase != ClientState::Open || !state.opened {
                 return;
             }
-            let Some(transport) = state.transport.clone() else { return };
+            let Some(transport) = state.transport.clone() else {
+                return;
+            };
             (transport, self.options.transports[state.index])
         };
         if kind.is_duplex() {
@@ -929,7 +1037,11 @@ impl Inner {
     fn flush_duplex(&self, transport: &Transport) {
         let (items, ack) = {
             let mut state = self.state.borrow_mut();
-            let items: Vec<(u64, Outgoing)> = state.outbox.unsent().map(|(c, item)| (c, item.clone())).collect();
+            let items: Vec<(u64, Outgoing)> = state
+                .outbox
+                .unsent()
+                .map(|(c, item)| (c, item.clone()))
+                .collect();
             if let Some((last, _)) = items.last() {
                 state.outbox.mark_sent(*last);
             }
@@ -938,7 +1050,9 @@ impl Inner {
         let raw = self.raw();
         let mut result = Ok(true);
         if let Some(seq) = ack {
-            result = transport.send_text(&JsString::from(format!("{{\"t\":\"a\",\"a\":{seq}}}").as_str()));
+            result = transport.send_text(&JsString::from(
+                format!("{{\"t\":\"a\",\"a\":{seq}}}").as_str(),
+            ));
         }
         for (c, item) in items {
             if result.is_err() {
@@ -972,7 +1086,9 @@ impl Inner {
             }
             let frames = Array::new();
             if let Some(seq) = state.ack_pending.take() {
-                frames.push(&JsString::from(format!("{{\"t\":\"a\",\"a\":{seq}}}").as_str()));
+                frames.push(&JsString::from(
+                    format!("{{\"t\":\"a\",\"a\":{seq}}}").as_str(),
+                ));
             }
             let mut last = None;
             for (c, item) in state.outbox.unsent().take(MAX_BATCH) {
@@ -1043,8 +1159,12 @@ impl Inner {
             if state.upload.is_some() || state.upload_retry.is_some() {
                 return;
             }
-            let Some((c, item)) = state.outbox.unsent().next().map(|(c, i)| (c, i.clone())) else { return };
-            let Some(url) = self.options.send_url.clone() else { return };
+            let Some((c, item)) = state.outbox.unsent().next().map(|(c, i)| (c, i.clone())) else {
+                return;
+            };
+            let Some(url) = self.options.send_url.clone() else {
+                return;
+            };
             state.outbox.mark_sent(c);
             (c, item, url)
         };
@@ -1077,32 +1197,50 @@ impl Inner {
 
 /// The session protocol's upstream frame for outbox item `c`, as JSON text.
 fn session_frame_text(c: u64, item: &Outgoing) -> JsString {
-    let head = JsString::from(format!("{{\"t\":\"{}\",\"c\":{c},", match item {
-        Outgoing::Event(..) => "e",
-        _ => "m",
-    }).as_str());
+    let head = JsString::from(
+        format!(
+            "{{\"t\":\"{}\",\"c\":{c},",
+            match item {
+                Outgoing::Event(..) => "e",
+                _ => "m",
+            }
+        )
+        .as_str(),
+    );
     match item {
         Outgoing::Text(text) => {
             let quoted = JSON::stringify(text).unwrap_or_else(|_| JsString::from("\"\""));
-            head.concat(&"\"d\":".into()).concat(&quoted).concat(&"}".into())
+            head.concat(&"\"d\":".into())
+                .concat(&quoted)
+                .concat(&"}".into())
         }
-        Outgoing::Binary(bytes) => {
-            head.concat(&JsString::from(format!("\"b\":\"{}\"}}", base64::encode(bytes)).as_str()))
-        }
+        Outgoing::Binary(bytes) => head.concat(&JsString::from(
+            format!("\"b\":\"{}\"}}", base64::encode(bytes)).as_str(),
+        )),
         Outgoing::Event(name, value) => {
-            let name = JSON::stringify(&JsValue::from_str(name)).unwrap_or_else(|_| JsString::from("\"\""));
-            head.concat(&"\"e\":".into()).concat(&name).concat(&",\"v\":".into()).concat(value).concat(&"}".into())
+            let name = JSON::stringify(&JsValue::from_str(name))
+                .unwrap_or_else(|_| JsString::from("\"\""));
+            head.concat(&"\"e\":".into())
+                .concat(&name)
+                .concat(&",\"v\":".into())
+                .concat(value)
+                .concat(&"}".into())
         }
     }
 }
 
 fn get_str(object: &JsValue, key: &str) -> Option<String> {
-    Reflect::get(object, &JsValue::from_str(key)).ok()?.as_string()
+    Reflect::get(object, &JsValue::from_str(key))
+        .ok()?
+        .as_string()
 }
 
 fn get_u64(object: &JsValue, key: &str) -> Option<u64> {
-    let n = Reflect::get(object, &JsValue::from_str(key)).ok()?.as_f64()?;
-    (n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0).then_some(n as u64)
+    let n = Reflect::get(object, &JsValue::from_str(key))
+        .ok()?
+        .as_f64()?;
+    (n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0)
+        .then_some(n as u64)
 }
 
 /// Validates the server URL against the page.
@@ -1119,5 +1257,8 @@ fn parse_url(url: &str) -> Result<Endpoint, Error> {
         )));
     }
     parsed.set_hash("");
-    Ok(Endpoint { href: parsed.href(), origin: parsed.origin() })
+    Ok(Endpoint {
+        href: parsed.href(),
+        origin: parsed.origin(),
+    })
 }

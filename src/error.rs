@@ -51,7 +51,10 @@ pub struct Error {
 impl Error {
     /// An error of kind `code` with a human-readable `message`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error { code, message: message.into() }
+        Error {
+            code,
+            message: message.into(),
+        }
     }
 
     /// A bad argument; `message` names the offending input.

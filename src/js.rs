@@ -175,11 +175,15 @@ impl Listeners {
 /// Reports an exception from a listener the way the browser reports one from an event handler.
 fn report(thrown: &JsValue) {
     let global = js_sys::global();
-    if let Ok(f) = Reflect::get(&global, &"reportError".into()).and_then(|f| f.dyn_into::<Function>().map_err(JsValue::from)) {
+    if let Ok(f) =
+        Reflect::get(&global, &"reportError".into()).and_then(|f| f.dyn_into::<Function>())
+    {
         let _ = f.call1(&global, thrown);
     }
 }
 
+// wasm-bindgen exports receive owned values from JavaScript.
+#[allow(clippy::needless_pass_by_value)]
 #[wasm_bindgen(js_class = RealtimeClient)]
 impl JsRealtimeClient {
     /// Creates a client; connects at once unless `autoConnect: false`. Throws an `Error` naming
@@ -192,7 +196,7 @@ impl JsRealtimeClient {
                 type_name(&url)
             ))));
         };
-        let options = parse_options(options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED))
+        let options = parse_options(&options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED))
             .map_err(|e| to_js_error(&e))?;
         let client = RealtimeClient::new(&url, options).map_err(|e| to_js_error(&e))?;
         let listeners = Rc::new(Listeners::default());
@@ -208,7 +212,12 @@ impl JsRealtimeClient {
                 listeners.remove_id(id as u32);
             }
         });
-        Ok(JsRealtimeClient { client, listeners, _subscription: subscription, unsubscribe })
+        Ok(JsRealtimeClient {
+            client,
+            listeners,
+            _subscription: subscription,
+            unsubscribe,
+        })
     }
 
     /// Connects (after `close()`, or with `autoConnect: false`).
@@ -242,7 +251,9 @@ impl JsRealtimeClient {
                 type_name(&event)
             ))));
         };
-        self.client.emit(&event, &value.into()).map_err(|e| to_js_error(&e))
+        self.client
+            .emit(&event, &value.into())
+            .map_err(|e| to_js_error(&e))
     }
 
     /// Closes for good and emits `close`.
@@ -258,9 +269,14 @@ impl JsRealtimeClient {
         if !is_builtin(&name) {
             self.client.watch_event(&name);
         }
-        self.listeners.entries.borrow_mut().push((id, name, listener));
+        self.listeners
+            .entries
+            .borrow_mut()
+            .push((id, name, listener));
         let unsubscribe: &Function = self.unsubscribe.as_ref().unchecked_ref();
-        Ok(unsubscribe.bind1(&JsValue::NULL, &JsValue::from(id)).unchecked_into())
+        Ok(unsubscribe
+            .bind1(&JsValue::NULL, &JsValue::from(id))
+            .unchecked_into())
     }
 
     /// Removes `listener` from `event`.
@@ -302,7 +318,10 @@ impl JsRealtimeClient {
     /// The open transport's name, or `null`.
     #[wasm_bindgen(getter)]
     pub fn transport(&self) -> JsTransportName {
-        self.client.transport().map_or(JsValue::NULL, |k| k.name().into()).unchecked_into()
+        self.client
+            .transport()
+            .map_or(JsValue::NULL, |k| k.name().into())
+            .unchecked_into()
     }
 
     /// The session id, or `null`.
@@ -313,10 +332,17 @@ impl JsRealtimeClient {
 }
 
 fn is_builtin(name: &str) -> bool {
-    matches!(name, "open" | "message" | "close" | "error" | "transport" | "reconnecting" | "state")
+    matches!(
+        name,
+        "open" | "message" | "close" | "error" | "transport" | "reconnecting" | "state"
+    )
 }
 
-fn check_listener(method: &str, event: &JsValue, listener: JsValue) -> Result<(String, Function), JsValue> {
+fn check_listener(
+    method: &str,
+    event: &JsValue,
+    listener: JsValue,
+) -> Result<(String, Function), JsValue> {
     let Some(name) = event.as_string().filter(|n| !n.is_empty()) else {
         return Err(to_js_error(&Error::invalid(format!(
             "{method}: the event name must be a non-empty string, got {}",
@@ -346,7 +372,11 @@ fn dispatch(listeners: &Listeners, event: &ClientEvent) {
         ClientEvent::Named { event, value, info } => {
             listeners.dispatch(event, value, Some(&info_object(info)));
         }
-        ClientEvent::Close { code, reason, was_clean } => {
+        ClientEvent::Close {
+            code,
+            reason,
+            was_clean,
+        } => {
             let o = Object::new();
             set(&o, "code", &(*code).into());
             set(&o, "reason", &reason.as_str().into());
@@ -361,7 +391,11 @@ fn dispatch(listeners: &Listeners, event: &ClientEvent) {
             set(&o, "reason", &reason.as_str().into());
             listeners.dispatch("transport", &o, None);
         }
-        ClientEvent::Reconnecting { attempt, delay_ms, transport } => {
+        ClientEvent::Reconnecting {
+            attempt,
+            delay_ms,
+            transport,
+        } => {
             let o = Object::new();
             set(&o, "attempt", &(*attempt).into());
             set(&o, "delayMs", &(*delay_ms).into());
@@ -380,9 +414,24 @@ fn dispatch(listeners: &Listeners, event: &ClientEvent) {
 fn info_object(info: &MessageInfo) -> JsValue {
     let o = Object::new();
     set(&o, "transport", &info.transport.name().into());
-    set(&o, "seq", &info.seq.map_or(JsValue::NULL, |s| (s as f64).into()));
-    set(&o, "id", &info.id.as_deref().map_or(JsValue::NULL, JsValue::from_str));
-    set(&o, "event", &info.event.as_deref().map_or(JsValue::NULL, JsValue::from_str));
+    set(
+        &o,
+        "seq",
+        &info.seq.map_or(JsValue::NULL, |s| (s as f64).into()),
+    );
+    set(
+        &o,
+        "id",
+        &info.id.as_deref().map_or(JsValue::NULL, JsValue::from_str),
+    );
+    set(
+        &o,
+        "event",
+        &info
+            .event
+            .as_deref()
+            .map_or(JsValue::NULL, JsValue::from_str),
+    );
     o.into()
 }
 
@@ -416,18 +465,23 @@ fn type_name(value: &JsValue) -> String {
 // ---- options ----
 
 /// Reads the options object; every error names the offending key.
-fn parse_options(value: JsValue) -> Result<Options, Error> {
+fn parse_options(value: &JsValue) -> Result<Options, Error> {
     let mut options = Options::default();
     if value.is_undefined() || value.is_null() {
         return Ok(options);
     }
-    if !value.is_object() || Array::is_array(&value) {
-        return Err(Error::invalid(format!("options: expected an object, got {}", type_name(&value))));
+    if !value.is_object() || Array::is_array(value) {
+        return Err(Error::invalid(format!(
+            "options: expected an object, got {}",
+            type_name(value)
+        )));
     }
     let object: &Object = value.unchecked_ref();
     check_keys("options", object, &OPTION_KEYS)?;
     let field = |key: &str| {
-        Reflect::get(object, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined())
+        Reflect::get(object, &JsValue::from_str(key))
+            .ok()
+            .filter(|v| !v.is_undefined())
     };
     if let Some(v) = field("transports") {
         let Some(list) = v.dyn_ref::<Array>() else {
@@ -495,7 +549,10 @@ fn parse_options(value: JsValue) -> Result<Options, Error> {
     let flag = |key: &str, target: &mut bool| -> Result<(), Error> {
         if let Some(v) = field(key) {
             *target = v.as_bool().ok_or_else(|| {
-                Error::invalid(format!("options.{key}: expected true or false, got {}", type_name(&v)))
+                Error::invalid(format!(
+                    "options.{key}: expected true or false, got {}",
+                    type_name(&v)
+                ))
             })?;
         }
         Ok(())
@@ -505,7 +562,10 @@ fn parse_options(value: JsValue) -> Result<Options, Error> {
     flag("autoConnect", &mut options.auto_connect)?;
     if let Some(v) = field("sendUrl") {
         let url = v.as_string().ok_or_else(|| {
-            Error::invalid(format!("options.sendUrl: expected a URL string, got {}", type_name(&v)))
+            Error::invalid(format!(
+                "options.sendUrl: expected a URL string, got {}",
+                type_name(&v)
+            ))
         })?;
         let base = crate::web::page::base_href().unwrap_or_default();
         let resolved = web_sys::Url::new_with_base(&url, &base)
@@ -530,9 +590,17 @@ fn parse_reconnect(v: &JsValue) -> Result<Option<ReconnectOptions>, Error> {
         )));
     }
     let object: &Object = v.unchecked_ref();
-    check_keys("options.reconnect", object, &["initialDelayMs", "maxDelayMs", "maxAttempts"])?;
+    check_keys(
+        "options.reconnect",
+        object,
+        &["initialDelayMs", "maxDelayMs", "maxAttempts"],
+    )?;
     let mut r = ReconnectOptions::default();
-    let get = |key: &str| Reflect::get(object, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined());
+    let get = |key: &str| {
+        Reflect::get(object, &JsValue::from_str(key))
+            .ok()
+            .filter(|v| !v.is_undefined())
+    };
     if let Some(v) = get("initialDelayMs") {
         r.initial_delay_ms = whole_number("options.reconnect.initialDelayMs", &v, MAX_MS)?;
     }
@@ -564,11 +632,16 @@ fn check_keys(what: &str, object: &Object, allowed: &[&str]) -> Result<(), Error
 
 fn whole_number(what: &str, v: &JsValue, max: u32) -> Result<u32, Error> {
     match v.as_f64() {
-        Some(n) if n.is_finite() && n.fract() == 0.0 && n >= 0.0 && n <= f64::from(max) => Ok(n as u32),
+        Some(n) if n.is_finite() && n.fract() == 0.0 && n >= 0.0 && n <= f64::from(max) => {
+            Ok(n as u32)
+        }
         Some(_) => Err(Error::invalid(format!(
             "{what}: {} is out of range (a whole number from 0 to {max})",
             type_name(v)
         ))),
-        None => Err(Error::invalid(format!("{what}: expected a number, got {}", type_name(v)))),
+        None => Err(Error::invalid(format!(
+            "{what}: expected a number, got {}",
+            type_name(v)
+        ))),
     }
 }

@@ -54,12 +54,15 @@ impl TransportKind {
 
     /// The transport called `name`, or an error naming it.
     pub fn from_name(name: &str) -> Result<Self, Error> {
-        TransportKind::ALL.into_iter().find(|kind| kind.name() == name).ok_or_else(|| {
-            Error::invalid(format!(
-                "options.transports: unknown transport {name:?} (expected one of websocket, \
+        TransportKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "options.transports: unknown transport {name:?} (expected one of websocket, \
                  eventsource, streaming, iframe, longpolling, polling)"
-            ))
-        })
+                ))
+            })
     }
 
     /// True when upstream messages travel over the transport itself rather than by HTTP POST.
@@ -97,7 +100,11 @@ pub struct ReconnectOptions {
 
 impl Default for ReconnectOptions {
     fn default() -> Self {
-        ReconnectOptions { initial_delay_ms: 500, max_delay_ms: 15_000, max_attempts: None }
+        ReconnectOptions {
+            initial_delay_ms: 500,
+            max_delay_ms: 15_000,
+            max_attempts: None,
+        }
     }
 }
 
@@ -176,7 +183,9 @@ impl Options {
     /// Checks the combination of values; the error names the offending option.
     pub fn validate(&self) -> Result<(), Error> {
         if self.transports.is_empty() {
-            return Err(Error::invalid("options.transports: must name at least one transport"));
+            return Err(Error::invalid(
+                "options.transports: must name at least one transport",
+            ));
         }
         for (i, kind) in self.transports.iter().enumerate() {
             if self.transports[..i].contains(kind) {
@@ -199,7 +208,9 @@ impl Options {
             }
         }
         if self.max_queued_messages == 0 {
-            return Err(Error::invalid("options.maxQueuedMessages: must be at least 1"));
+            return Err(Error::invalid(
+                "options.maxQueuedMessages: must be at least 1",
+            ));
         }
         if self.send_url.is_some() && self.protocol == Protocol::Session {
             return Err(Error::invalid(
@@ -228,7 +239,16 @@ mod tests {
         let o = Options::default();
         o.validate().unwrap();
         let names: Vec<_> = o.transports.iter().map(|k| k.name()).collect();
-        assert_eq!(names, ["websocket", "eventsource", "streaming", "longpolling", "polling"]);
+        assert_eq!(
+            names,
+            [
+                "websocket",
+                "eventsource",
+                "streaming",
+                "longpolling",
+                "polling"
+            ]
+        );
         assert_eq!(o.connect_timeout_ms, 5000);
         assert_eq!(o.reconnect.unwrap().max_delay_ms, 15000);
     }
@@ -245,7 +265,13 @@ mod tests {
     #[test]
     fn validation_names_the_option() {
         let cases: Vec<(Options, &str)> = vec![
-            (Options { transports: vec![], ..Options::default() }, "transports"),
+            (
+                Options {
+                    transports: vec![],
+                    ..Options::default()
+                },
+                "transports",
+            ),
             (
                 Options {
                     transports: vec![TransportKind::Polling, TransportKind::Polling],
@@ -253,9 +279,27 @@ mod tests {
                 },
                 "polling is listed twice",
             ),
-            (Options { connect_timeout_ms: 0, ..Options::default() }, "connectTimeoutMs"),
-            (Options { heartbeat_timeout_ms: MAX_MS + 1, ..Options::default() }, "heartbeatTimeoutMs"),
-            (Options { max_queued_messages: 0, ..Options::default() }, "maxQueuedMessages"),
+            (
+                Options {
+                    connect_timeout_ms: 0,
+                    ..Options::default()
+                },
+                "connectTimeoutMs",
+            ),
+            (
+                Options {
+                    heartbeat_timeout_ms: MAX_MS + 1,
+                    ..Options::default()
+                },
+                "heartbeatTimeoutMs",
+            ),
+            (
+                Options {
+                    max_queued_messages: 0,
+                    ..Options::default()
+                },
+                "maxQueuedMessages",
+            ),
             (
                 Options {
                     reconnect: Some(ReconnectOptions {
@@ -267,11 +311,20 @@ mod tests {
                 },
                 "maxDelayMs",
             ),
-            (Options { send_url: Some("/x".into()), ..Options::default() }, "sendUrl"),
+            (
+                Options {
+                    send_url: Some("/x".into()),
+                    ..Options::default()
+                },
+                "sendUrl",
+            ),
         ];
         for (options, needle) in cases {
             let err = options.validate().unwrap_err();
-            assert!(err.message().contains(needle), "{err} should mention {needle}");
+            assert!(
+                err.message().contains(needle),
+                "{err} should mention {needle}"
+            );
         }
     }
 }

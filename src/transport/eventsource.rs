@@ -38,7 +38,11 @@ impl EventSourceTransport {
                 // gave up (an HTTP error status or a wrong content type).
                 let dropped = target.ready_state() == EventSource::CONNECTING;
                 target.close();
-                let reason = if dropped { "event stream dropped" } else { "event stream refused" };
+                let reason = if dropped {
+                    "event stream dropped"
+                } else {
+                    "event stream refused"
+                };
                 on_error(TransportEvent::Closed(Closed::new(reason, None)));
             }),
         ];
@@ -63,8 +67,12 @@ impl EventSourceTransport {
         let sink = self.sink.clone();
         let event_name = (name != "message").then(|| name.to_owned());
         let listener = EventListener::new(&self.source, name.to_owned(), move |event| {
-            let Some(event) = event.dyn_ref::<MessageEvent>() else { return };
-            let Ok(data) = event.data().dyn_into::<JsString>() else { return };
+            let Some(event) = event.dyn_ref::<MessageEvent>() else {
+                return;
+            };
+            let Ok(data) = event.data().dyn_into::<JsString>() else {
+                return;
+            };
             let id = event.last_event_id();
             sink(TransportEvent::Frame(Frame::Text {
                 data,
@@ -86,6 +94,8 @@ impl Drop for EventSourceTransport {
 
 impl core::fmt::Debug for EventSourceTransport {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("EventSourceTransport").field("url", &self.source.url()).finish_non_exhaustive()
+        f.debug_struct("EventSourceTransport")
+            .field("url", &self.source.url())
+            .finish_non_exhaustive()
     }
 }

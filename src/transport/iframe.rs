@@ -19,6 +19,9 @@ use crate::error::{Error, ErrorCode};
 use crate::web::page;
 use crate::web::xhr::js_error;
 
+/// The global function a raw iframe's scripts call.
+type RawCallback = Closure<dyn FnMut(JsValue)>;
+
 thread_local! {
     static NEXT_CALLBACK: Cell<u32> = const { Cell::new(0) };
 }
@@ -29,12 +32,17 @@ pub(crate) struct IframeTransport {
     frame: HtmlIFrameElement,
     window: web_sys::Window,
     listeners: Vec<EventListener>,
-    callback: Option<(String, Closure<dyn FnMut(JsValue)>)>,
+    callback: Option<(String, RawCallback)>,
 }
 
 impl IframeTransport {
     pub(crate) fn open(ctx: &Ctx, sink: Sink) -> Result<Self, Error> {
-        let unavailable = || Error::new(ErrorCode::TransportFailed, "iframe: needs a page with a document");
+        let unavailable = || {
+            Error::new(
+                ErrorCode::TransportFailed,
+                "iframe: needs a page with a document",
+            )
+        };
         let window = page::window().ok_or_else(unavailable)?;
         let document = window.document().ok_or_else(unavailable)?;
         let frame: HtmlIFrameElement = document
@@ -61,7 +69,9 @@ impl IframeTransport {
                 }
                 let data = match data.dyn_into::<JsString>() {
                     Ok(text) => text,
-                    Err(other) => js_sys::JSON::stringify(&other).unwrap_or_else(|_| JsString::from("")),
+                    Err(other) => {
+                        js_sys::JSON::stringify(&other).unwrap_or_else(|_| JsString::from(""))
+                    }
                 };
                 on_data(TransportEvent::Frame(Frame::text(data)));
             });
@@ -76,7 +86,9 @@ impl IframeTransport {
             let own = frame.clone();
             let server_origin = ctx.server_origin.clone();
             listeners.push(EventListener::new(&window, "message", move |event| {
-                let Some(event) = event.dyn_ref::<MessageEvent>() else { return };
+                let Some(event) = event.dyn_ref::<MessageEvent>() else {
+                    return;
+                };
                 if event.origin() != server_origin {
                     return;
                 }
@@ -94,15 +106,26 @@ impl IframeTransport {
         }
         // The document finishing means the stream ended (or an error page loaded instead).
         listeners.push(EventListener::new(&frame, "load", move |_| {
-            sink(TransportEvent::Closed(Closed::new("iframe stream ended", None)));
+            sink(TransportEvent::Closed(Closed::new(
+                "iframe stream ended",
+                None,
+            )));
         }));
         frame.set_src(&url);
-        let parent = document.body().map(web_sys::Node::from).or_else(|| document.document_element().map(Into::into));
+        let parent = document
+            .body()
+            .map(web_sys::Node::from)
+            .or_else(|| document.document_element().map(Into::into));
         parent
             .ok_or_else(unavailable)?
             .append_child(&frame)
             .map_err(|e| js_error("iframe", &e))?;
-        Ok(IframeTransport { frame, window, listeners, callback })
+        Ok(IframeTransport {
+            frame,
+            window,
+            listeners,
+            callback,
+        })
     }
 }
 

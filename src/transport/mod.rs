@@ -41,7 +41,11 @@ pub(crate) enum Frame {
 impl Frame {
     /// A text frame without SSE metadata.
     pub(crate) fn text(data: JsString) -> Frame {
-        Frame::Text { data, event: None, id: None }
+        Frame::Text {
+            data,
+            event: None,
+            id: None,
+        }
     }
 }
 
@@ -56,7 +60,10 @@ pub(crate) struct Closed {
 
 impl Closed {
     pub(crate) fn new(reason: impl Into<String>, code: Option<u16>) -> Closed {
-        Closed { reason: reason.into(), code }
+        Closed {
+            reason: reason.into(),
+            code,
+        }
     }
 }
 
@@ -99,7 +106,9 @@ pub(crate) struct Ctx {
 
 impl core::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Ctx").field("raw", &self.raw).finish_non_exhaustive()
+        f.debug_struct("Ctx")
+            .field("raw", &self.raw)
+            .finish_non_exhaustive()
     }
 }
 
@@ -126,15 +135,19 @@ impl Transport {
                 Transport::EventSource(eventsource::EventSourceTransport::open(&ctx, sink)?)
             }
             TransportKind::Streaming => {
-                Transport::Streaming(streaming::StreamingTransport::open(ctx, sink)?)
+                Transport::Streaming(streaming::StreamingTransport::open(&ctx, sink)?)
             }
             TransportKind::Iframe => Transport::Iframe(iframe::IframeTransport::open(&ctx, sink)?),
-            TransportKind::LongPolling => {
-                Transport::Polling(polling::PollingTransport::open(ctx, sink, polling::Mode::Long)?)
-            }
-            TransportKind::Polling => {
-                Transport::Polling(polling::PollingTransport::open(ctx, sink, polling::Mode::Short)?)
-            }
+            TransportKind::LongPolling => Transport::Polling(polling::PollingTransport::open(
+                ctx,
+                sink,
+                polling::Mode::Long,
+            )?),
+            TransportKind::Polling => Transport::Polling(polling::PollingTransport::open(
+                ctx,
+                sink,
+                polling::Mode::Short,
+            )?),
         })
     }
 

@@ -38,13 +38,22 @@ struct Loop {
 
 impl core::fmt::Debug for Loop {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Loop").field("mode", &self.mode).finish_non_exhaustive()
+        f.debug_struct("Loop")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
     }
 }
 
 impl PollingTransport {
     pub(crate) fn open(ctx: Ctx, sink: Sink, mode: Mode) -> Result<Self, Error> {
-        let state = Rc::new(RefCell::new(Loop { ctx, sink, mode, opened: false, request: None, timer: None }));
+        let state = Rc::new(RefCell::new(Loop {
+            ctx,
+            sink,
+            mode,
+            opened: false,
+            request: None,
+            timer: None,
+        }));
         poll(&state)?;
         Ok(PollingTransport { _state: state })
     }
@@ -57,15 +66,27 @@ fn poll(state: &Rc<RefCell<Loop>>) -> Result<(), Error> {
         let mut url = (s.ctx.url)();
         // The first poll of a session-protocol attempt is answered at once (it opens the
         // transport); only the later ones ask the server to hold them.
-        if let (Mode::Long, false, true, Some(wait)) = (s.mode, s.ctx.raw, s.opened, s.ctx.long_poll_wait_ms) {
+        if let (Mode::Long, false, true, Some(wait)) =
+            (s.mode, s.ctx.raw, s.opened, s.ctx.long_poll_wait_ms)
+        {
             url.push(if url.contains('?') { '&' } else { '?' });
             url.push_str("wait=");
             url.push_str(&wait.to_string());
         }
-        (url, s.ctx.with_credentials, s.mode, s.ctx.long_poll_client_timeout_ms)
+        (
+            url,
+            s.ctx.with_credentials,
+            s.mode,
+            s.ctx.long_poll_client_timeout_ms,
+        )
     };
     let weak = Rc::downgrade(state);
-    let request = XhrRequest { method: "GET", url: &url, body: None, with_credentials };
+    let request = XhrRequest {
+        method: "GET",
+        url: &url,
+        body: None,
+        with_credentials,
+    };
     let xhr = Xhr::send(&request, move |xhr, event| match event {
         XhrEvent::Headers | XhrEvent::Progress => {}
         XhrEvent::Done(status) => {
@@ -96,7 +117,10 @@ fn poll(state: &Rc<RefCell<Loop>>) -> Result<(), Error> {
 fn answered(weak: &Weak<RefCell<Loop>>, status: u16, body: js_sys::JsString) {
     let Some(state) = weak.upgrade() else { return };
     if !(200..300).contains(&status) {
-        return finish(weak, Closed::new(format!("poll answered HTTP {status}"), Some(status)));
+        return finish(
+            weak,
+            Closed::new(format!("poll answered HTTP {status}"), Some(status)),
+        );
     }
     // Take what is needed and release the borrow before calling the sink: the client may drop
     // this transport, or read its state, from inside the call.

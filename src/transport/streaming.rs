@@ -28,13 +28,18 @@ enum Framing {
 }
 
 impl StreamingTransport {
-    pub(crate) fn open(ctx: Ctx, sink: Sink) -> Result<Self, Error> {
+    pub(crate) fn open(ctx: &Ctx, sink: Sink) -> Result<Self, Error> {
         let url = (ctx.url)();
         let raw = ctx.raw;
         let mut framing = Framing::Unknown;
         let mut offset: u32 = 0;
         let mut failed = false;
-        let request = XhrRequest { method: "GET", url: &url, body: None, with_credentials: ctx.with_credentials };
+        let request = XhrRequest {
+            method: "GET",
+            url: &url,
+            body: None,
+            with_credentials: ctx.with_credentials,
+        };
         let request = Xhr::send(&request, move |xhr, event| {
             if failed {
                 return;
@@ -69,7 +74,9 @@ impl StreamingTransport {
                     if let Framing::Lines(rest) = &mut framing {
                         if !rest.is_empty() {
                             let line = core::mem::take(rest);
-                            sink(TransportEvent::Frame(Frame::text(JsString::from(line.as_str()))));
+                            sink(TransportEvent::Frame(Frame::text(JsString::from(
+                                line.as_str(),
+                            ))));
                         }
                     }
                     failed = true;
@@ -77,7 +84,10 @@ impl StreamingTransport {
                 }
                 XhrEvent::Failed => {
                     failed = true;
-                    sink(TransportEvent::Closed(Closed::new("stream request failed", None)));
+                    sink(TransportEvent::Closed(Closed::new(
+                        "stream request failed",
+                        None,
+                    )));
                 }
             }
         })?;
@@ -99,7 +109,11 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
             let name = (event.event != "message").then_some(event.event);
             let id = (!event.id.is_empty()).then_some(event.id);
             let data = JsString::from(event.data.as_str());
-            sink(TransportEvent::Frame(Frame::Text { data, event: name, id }));
+            sink(TransportEvent::Frame(Frame::Text {
+                data,
+                event: name,
+                id,
+            }));
         }),
         Framing::Lines(rest) => {
             rest.push_str(&chunk);

@@ -22,14 +22,20 @@ impl Uploader {
         on_done: impl FnOnce(Result<JsString, Closed>) + 'static,
     ) -> Result<Uploader, Error> {
         let mut on_done = Some(on_done);
-        let request = XhrRequest { method: "POST", url, body: Some(body), with_credentials };
+        let request = XhrRequest {
+            method: "POST",
+            url,
+            body: Some(body),
+            with_credentials,
+        };
         let request = Xhr::send(&request, move |xhr, event| {
             let result = match event {
                 XhrEvent::Headers | XhrEvent::Progress => return,
                 XhrEvent::Done(status) if (200..300).contains(&status) => Ok(response_text(xhr)),
-                XhrEvent::Done(status) => {
-                    Err(Closed::new(format!("send answered HTTP {status}"), Some(status)))
-                }
+                XhrEvent::Done(status) => Err(Closed::new(
+                    format!("send answered HTTP {status}"),
+                    Some(status),
+                )),
                 XhrEvent::Failed => Err(Closed::new("send request failed", None)),
             };
             if let Some(on_done) = on_done.take() {

@@ -28,7 +28,9 @@ impl WebSocketTransport {
         let listeners = [
             EventListener::new(&socket, "open", move |_| on_open(TransportEvent::Opened)),
             EventListener::new(&socket, "message", move |event| {
-                let Some(event) = event.dyn_ref::<MessageEvent>() else { return };
+                let Some(event) = event.dyn_ref::<MessageEvent>() else {
+                    return;
+                };
                 let data = event.data();
                 let frame = match data.dyn_into::<JsString>() {
                     Ok(text) => Frame::text(text),
@@ -42,7 +44,7 @@ impl WebSocketTransport {
             // `error` is always followed by `close`, which carries the code: listen to that alone.
             EventListener::new(&socket, "close", move |event| {
                 let (code, reason) = match event.dyn_ref::<CloseEvent>() {
-                    Some(e) => (e.code(), String::from(e.reason())),
+                    Some(e) => (e.code(), e.reason()),
                     None => (1006, String::new()),
                 };
                 let reason = if reason.is_empty() {
@@ -53,7 +55,10 @@ impl WebSocketTransport {
                 sink(TransportEvent::Closed(Closed::new(reason, Some(code))));
             }),
         ];
-        Ok(WebSocketTransport { socket, _listeners: listeners })
+        Ok(WebSocketTransport {
+            socket,
+            _listeners: listeners,
+        })
     }
 
     pub(crate) fn send_text(&self, text: &JsString) -> Result<(), Error> {
@@ -61,7 +66,9 @@ impl WebSocketTransport {
     }
 
     pub(crate) fn send_binary(&self, bytes: &[u8]) -> Result<(), Error> {
-        self.socket.send_with_u8_array(bytes).map_err(|e| js_error("websocket send", &e))
+        self.socket
+            .send_with_u8_array(bytes)
+            .map_err(|e| js_error("websocket send", &e))
     }
 }
 

@@ -11,13 +11,17 @@ pub(crate) fn window() -> Option<web_sys::Window> {
 /// `location.href` of the page or worker, used to resolve relative URLs.
 pub(crate) fn base_href() -> Option<String> {
     let location = Reflect::get(&global(), &JsValue::from_str("location")).ok()?;
-    Reflect::get(&location, &JsValue::from_str("href")).ok()?.as_string()
+    Reflect::get(&location, &JsValue::from_str("href"))
+        .ok()?
+        .as_string()
 }
 
 /// `location.origin` of the page, which the server's iframe frames are addressed to.
 pub(crate) fn origin() -> Option<String> {
     let location = Reflect::get(&global(), &JsValue::from_str("location")).ok()?;
-    Reflect::get(&location, &JsValue::from_str("origin")).ok()?.as_string()
+    Reflect::get(&location, &JsValue::from_str("origin"))
+        .ok()?
+        .as_string()
 }
 
 /// The current time in milliseconds since the Unix epoch (`Instant::now` panics on wasm32).

@@ -44,7 +44,8 @@ impl Xhr {
         mut on_event: impl FnMut(&XmlHttpRequest, XhrEvent) + 'static,
     ) -> Result<Xhr, Error> {
         let xhr = XmlHttpRequest::new().map_err(|e| js_error("XMLHttpRequest", &e))?;
-        xhr.open(request.method, request.url).map_err(|e| js_error(request.url, &e))?;
+        xhr.open(request.method, request.url)
+            .map_err(|e| js_error(request.url, &e))?;
         xhr.set_with_credentials(request.with_credentials);
         if request.body.is_some() {
             // text/plain keeps the POST a "simple" cross-origin request: no preflight round trip.
@@ -52,31 +53,29 @@ impl Xhr {
         }
         let target = xhr.clone();
         let mut headers_seen = false;
-        let on_state = move || {
-            match target.ready_state() {
-                XmlHttpRequest::HEADERS_RECEIVED => {
+        let on_state = move || match target.ready_state() {
+            XmlHttpRequest::HEADERS_RECEIVED => {
+                headers_seen = true;
+                on_event(&target, XhrEvent::Headers);
+            }
+            XmlHttpRequest::LOADING => {
+                if !headers_seen {
                     headers_seen = true;
                     on_event(&target, XhrEvent::Headers);
                 }
-                XmlHttpRequest::LOADING => {
+                on_event(&target, XhrEvent::Progress);
+            }
+            XmlHttpRequest::DONE => match target.status() {
+                Ok(status) if status != 0 => {
                     if !headers_seen {
                         headers_seen = true;
                         on_event(&target, XhrEvent::Headers);
                     }
-                    on_event(&target, XhrEvent::Progress);
+                    on_event(&target, XhrEvent::Done(status));
                 }
-                XmlHttpRequest::DONE => match target.status() {
-                    Ok(status) if status != 0 => {
-                        if !headers_seen {
-                            headers_seen = true;
-                            on_event(&target, XhrEvent::Headers);
-                        }
-                        on_event(&target, XhrEvent::Done(status));
-                    }
-                    _ => on_event(&target, XhrEvent::Failed),
-                },
-                _ => {}
-            }
+                _ => on_event(&target, XhrEvent::Failed),
+            },
+            _ => {}
         };
         // One handler for both events: `progress` carries the later chunks of a streaming body,
         // `readystatechange` the transitions. `try_borrow_mut` skips a nested dispatch (a handler
@@ -96,7 +95,8 @@ impl Xhr {
                 }
             }),
         ];
-        xhr.send_with_opt_str(request.body).map_err(|e| js_error(request.url, &e))?;
+        xhr.send_with_opt_str(request.body)
+            .map_err(|e| js_error(request.url, &e))?;
         Ok(Xhr { xhr, listeners })
     }
 }
@@ -118,7 +118,6 @@ pub(crate) fn response_text(xhr: &XmlHttpRequest) -> js_sys::JsString {
         .and_then(|v| v.dyn_into::<js_sys::JsString>().ok())
         .unwrap_or_else(|| js_sys::JsString::from(""))
 }
-
 
 /// An error for a browser call that threw, naming what it was about.
 pub(crate) fn js_error(context: &str, error: &JsValue) -> Error {
