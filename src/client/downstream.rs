@@ -1,0 +1,321 @@
+//! Downstream: frames from the transport to the listeners, exactly once and in order.
+
+use gloo_timers::callback::Timeout;
+use js_sys::{Array, JsString, Reflect, Uint8Array, JSON};
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::{Inner, SessionIds, ACK_IDLE_MS};
+use crate::base64;
+use crate::error::ErrorCode;
+use crate::event::{ClientEvent, Data, MessageInfo};
+use crate::options::TransportKind;
+use crate::session::Accept;
+use crate::transport::{Closed, Frame};
+use crate::web::page;
+
+impl Inner {
+    pub(super) fn raw_frame(&self, attempt: u64, frame: Frame) {
+        // A raw iframe or poll may deliver before its "open" was seen by the client.
+        self.opened(attempt);
+        let transport = self.transport_kind();
+        let event = match frame {
+            Frame::Binary(bytes) => {
+                self.count_in(u64::from(bytes.length()));
+                ClientEvent::Message {
+                    data: Data::Binary(bytes),
+                    info: MessageInfo {
+                        transport,
+                        seq: None,
+                        id: None,
+                        event: None,
+                    },
+                }
+            }
+            Frame::Text { data, event, id } => {
+                self.count_in(u64::from(data.length()));
+                match event {
+                    Some(name) => ClientEvent::Named {
+                        event: name.clone(),
+                        value: data.into(),
+                        info: MessageInfo {
+                            transport,
+                            seq: None,
+                            id,
+                            event: Some(name),
+                        },
+                    },
+                    None => ClientEvent::Message {
+                        data: Data::Text(data),
+                        info: MessageInfo {
+                            transport,
+                            seq: None,
+                            id,
+                            event: None,
+                        },
+                    },
+                }
+            }
+        };
+        if self.is_current(attempt) {
+            self.emit(&event);
+        }
+    }
+
+    pub(super) fn transport_kind(&self) -> TransportKind {
+        let state = self.state.borrow();
+        self.options.transports[state.index]
+    }
+
+    pub(super) fn count_in(&self, bytes: u64) {
+        let mut state = self.state.borrow_mut();
+        state.stats.messages_in += 1;
+        state.stats.bytes_in += bytes;
+    }
+
+    pub(super) fn session_frame(&self, attempt: u64, frame: Frame) {
+        match frame {
+            Frame::Binary(bytes) => {
+                let len = bytes.length();
+                if len < 8 {
+                    return self
+                        .protocol_error(attempt, "binary frame shorter than its sequence number");
+                }
+                let mut head = [0u8; 8];
+                bytes.subarray(0, 8).copy_to(&mut head);
+                let seq = u64::from_be_bytes(head);
+                let payload = bytes.subarray(8, len);
+                self.deliver(attempt, seq, u64::from(len), |info| ClientEvent::Message {
+                    data: Data::Binary(payload),
+                    info,
+                });
+            }
+            Frame::Text { data, .. } => {
+                let size = u64::from(data.length());
+                let Ok(parsed) = JSON::parse(&String::from(&data)) else {
+                    return self.protocol_error(attempt, "a frame is not valid JSON");
+                };
+                if Array::is_array(&parsed) {
+                    let frames: Array = parsed.unchecked_into();
+                    let count = u64::from(frames.length().max(1));
+                    for frame in frames.iter() {
+                        if !self.is_current(attempt) {
+                            return;
+                        }
+                        self.session_object(attempt, &frame, size / count);
+                    }
+                } else {
+                    self.session_object(attempt, &parsed, size);
+                }
+            }
+        }
+        self.ack_if_due(attempt);
+    }
+
+    pub(super) fn session_object(&self, attempt: u64, frame: &JsValue, size: u64) {
+        let Some(kind) = get_str(frame, "t") else {
+            return self.protocol_error(attempt, "a frame has no type");
+        };
+        match kind.as_str() {
+            "o" => {
+                let (Some(sid), Some(token)) = (get_str(frame, "sid"), get_str(frame, "token"))
+                else {
+                    return self.protocol_error(attempt, "open frame without a session");
+                };
+                let ack = get_u64(frame, "ack").unwrap_or(0);
+                {
+                    let mut state = self.state.borrow_mut();
+                    let same = state.session.as_ref().is_some_and(|s| s.sid == sid);
+                    if !same {
+                        if state.session.is_some() {
+                            state.inbound.reset();
+                        }
+                        state.outbox.reset();
+                    }
+                    state.session = Some(SessionIds { sid, token });
+                    let _ = state.outbox.ack(ack);
+                    state.outbox.rewind();
+                }
+                self.opened(attempt);
+            }
+            "m" | "e" => {
+                let Some(seq) = get_u64(frame, "s") else {
+                    return self.protocol_error(attempt, "a message frame has no sequence number");
+                };
+                if kind == "e" {
+                    let Some(name) = get_str(frame, "e") else {
+                        return self.protocol_error(attempt, "an event frame has no name");
+                    };
+                    let value = Reflect::get(frame, &"v".into()).unwrap_or(JsValue::NULL);
+                    self.deliver(attempt, seq, size, |mut info| {
+                        info.event = Some(name.clone());
+                        ClientEvent::Named {
+                            event: name,
+                            value,
+                            info,
+                        }
+                    });
+                } else if let Ok(text) = Reflect::get(frame, &"d".into())
+                    .and_then(|d| d.dyn_into::<JsString>().map_err(|_| JsValue::NULL))
+                {
+                    self.deliver(attempt, seq, size, |info| ClientEvent::Message {
+                        data: Data::Text(text),
+                        info,
+                    });
+                } else if let Some(bytes) = get_str(frame, "b").and_then(|b| base64::decode(&b)) {
+                    let data = Data::Binary(Uint8Array::from(bytes.as_slice()));
+                    self.deliver(attempt, seq, size, |info| ClientEvent::Message {
+                        data,
+                        info,
+                    });
+                } else {
+                    self.protocol_error(
+                        attempt,
+                        "a message frame has neither text nor valid base64",
+                    );
+                }
+            }
+            "a" => {
+                let ack = get_u64(frame, "a").unwrap_or(0);
+                let result = self.state.borrow_mut().outbox.ack(ack);
+                if result.is_err() {
+                    self.protocol_error(attempt, "the server acknowledged messages never sent");
+                } else {
+                    self.flush();
+                }
+            }
+            "h" => {}
+            "g" => {
+                let from = get_u64(frame, "from").unwrap_or(0);
+                let to = get_u64(frame, "to").unwrap_or(from);
+                self.state.borrow_mut().inbound.on_gap_frame(from, to);
+                self.error(
+                    ErrorCode::Gap,
+                    format!("server messages {from} to {to} were lost"),
+                );
+            }
+            "r" => {
+                // The server recycled the response on purpose: reopen at once, same transport.
+                self.release_transport();
+                if self.is_current(attempt) {
+                    self.start_attempt();
+                }
+            }
+            "x" => {
+                let code = get_str(frame, "code").unwrap_or_default();
+                let reason = get_str(frame, "reason").unwrap_or_default();
+                let lost = {
+                    let mut state = self.state.borrow_mut();
+                    let had = state.session.take().is_some();
+                    state.inbound.reset();
+                    state.outbox.reset();
+                    had
+                };
+                self.release_transport();
+                let code = if lost && code == "unknown_session" {
+                    ErrorCode::Gap
+                } else {
+                    ErrorCode::Protocol
+                };
+                self.error(code, format!("the server ended the session: {reason}"));
+                if self.is_current(attempt) {
+                    self.start_attempt();
+                }
+            }
+            _ => {} // Unknown frame types are ignored, so servers can add them.
+        }
+    }
+
+    /// Passes a sequenced message on exactly once and in order.
+    pub(super) fn deliver(
+        &self,
+        attempt: u64,
+        seq: u64,
+        size: u64,
+        event: impl FnOnce(MessageInfo) -> ClientEvent,
+    ) {
+        let accept = self.state.borrow_mut().inbound.accept(seq);
+        match accept {
+            Accept::Duplicate => return,
+            Accept::Gap { from, to } => {
+                self.error(
+                    ErrorCode::Gap,
+                    format!("server messages {from} to {to} were lost"),
+                );
+            }
+            Accept::Deliver => {}
+        }
+        self.count_in(size);
+        let info = MessageInfo {
+            transport: self.transport_kind(),
+            seq: Some(seq),
+            id: None,
+            event: None,
+        };
+        let event = event(info);
+        if self.is_current(attempt) {
+            self.emit(&event);
+        }
+    }
+
+    pub(super) fn protocol_error(&self, attempt: u64, message: &str) {
+        self.error(ErrorCode::Protocol, message);
+        // A transport that speaks garbage cannot be trusted with what follows: reconnect.
+        if self.is_current(attempt) {
+            self.transport_closed(attempt, Closed::new(message, None));
+        }
+    }
+
+    /// Acknowledges what arrived, now if due, otherwise after a pause.
+    pub(super) fn ack_if_due(&self, attempt: u64) {
+        let kind = self.transport_kind();
+        if matches!(kind, TransportKind::Polling | TransportKind::LongPolling) {
+            return; // Every poll's `after` parameter acknowledges.
+        }
+        let due = {
+            let mut state = self.state.borrow_mut();
+            if state.attempt != attempt {
+                return;
+            }
+            let due = state.inbound.ack_due(page::now_ms());
+            if due.is_some() {
+                state.ack_pending = due;
+                state.ack_timer = None;
+            }
+            due.is_some() || state.ack_timer.is_some()
+        };
+        if due {
+            return self.flush();
+        }
+        let weak = self.me.clone();
+        let timer = Timeout::new(ACK_IDLE_MS, move || {
+            if let Some(inner) = weak.upgrade() {
+                {
+                    let mut state = inner.state.borrow_mut();
+                    state.ack_timer = None;
+                    if let Some(seq) = state.inbound.ack_due(page::now_ms()) {
+                        state.ack_pending = Some(seq);
+                    }
+                }
+                inner.flush();
+            }
+        });
+        let mut state = self.state.borrow_mut();
+        if state.attempt == attempt && state.inbound.after() > 0 {
+            state.ack_timer = Some(timer);
+        }
+    }
+}
+
+fn get_str(object: &JsValue, key: &str) -> Option<String> {
+    Reflect::get(object, &JsValue::from_str(key))
+        .ok()?
+        .as_string()
+}
+
+fn get_u64(object: &JsValue, key: &str) -> Option<u64> {
+    let n = Reflect::get(object, &JsValue::from_str(key))
+        .ok()?
+        .as_f64()?;
+    (n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0)
+        .then_some(n as u64)
+}

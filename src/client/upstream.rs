@@ -1,0 +1,286 @@
+//! Upstream: `send`/`emit` through the outbox to the transport, or to HTTP POSTs, exactly once
+//! and in order (the server deduplicates by client sequence number; the outbox keeps every message
+//! until it is acknowledged).
+
+use std::rc::Rc;
+
+use gloo_timers::callback::Timeout;
+use js_sys::{Array, JsString, JSON};
+use wasm_bindgen::JsValue;
+
+use super::{Inner, MAX_BATCH, UPLOAD_RETRY_MS};
+use crate::base64;
+use crate::error::{Error, ErrorCode};
+use crate::event::ClientState;
+use crate::options::TransportKind;
+use crate::transport::{Closed, Frame, Transport, Uploader};
+
+/// Something waiting in the outbox.
+#[derive(Clone, Debug)]
+pub(super) enum Outgoing {
+    Text(JsString),
+    Binary(Rc<[u8]>),
+    /// An event name and its value, already serialised to JSON.
+    Event(String, JsString),
+}
+
+impl Outgoing {
+    pub(super) fn len(&self) -> u64 {
+        match self {
+            Outgoing::Text(t) => u64::from(t.length()),
+            Outgoing::Binary(b) => b.len() as u64,
+            Outgoing::Event(name, value) => name.len() as u64 + u64::from(value.length()),
+        }
+    }
+}
+
+impl Inner {
+    pub(super) fn enqueue(&self, item: Outgoing) -> Result<(), Error> {
+        {
+            let mut state = self.state.borrow_mut();
+            if state.phase == ClientState::Closed {
+                return Err(Error::new(
+                    ErrorCode::Closed,
+                    "the client is closed; call connect() first",
+                ));
+            }
+            if self.raw()
+                && self.options.send_url.is_none()
+                && !self.options.transports.contains(&TransportKind::WebSocket)
+            {
+                return Err(Error::invalid(
+                    "send: the raw protocol sends over WebSocket or to options.sendUrl, and neither is configured",
+                ));
+            }
+            let size = item.len();
+            state.outbox.push(item).map_err(|_| {
+                Error::new(
+                    ErrorCode::QueueFull,
+                    format!(
+                        "send: {} messages are already queued (options.maxQueuedMessages)",
+                        self.options.max_queued_messages
+                    ),
+                )
+            })?;
+            state.stats.messages_out += 1;
+            state.stats.bytes_out += size;
+        }
+        self.flush();
+        Ok(())
+    }
+
+    /// Hands unsent frames (and a due acknowledgement) to the transport, or to an HTTP POST.
+    pub(super) fn flush(&self) {
+        let (transport, kind) = {
+            let state = self.state.borrow();
+            if state.phase != ClientState::Open || !state.opened {
+                return;
+            }
+            let Some(transport) = state.transport.clone() else {
+                return;
+            };
+            (transport, self.options.transports[state.index])
+        };
+        if kind.is_duplex() {
+            self.flush_duplex(&transport);
+        } else if self.raw() {
+            self.flush_raw_post();
+        } else {
+            self.flush_session_post();
+        }
+    }
+
+    pub(super) fn flush_duplex(&self, transport: &Transport) {
+        let (items, ack) = {
+            let mut state = self.state.borrow_mut();
+            let items: Vec<(u64, Outgoing)> = state
+                .outbox
+                .unsent()
+                .map(|(c, item)| (c, item.clone()))
+                .collect();
+            if let Some((last, _)) = items.last() {
+                state.outbox.mark_sent(*last);
+            }
+            (items, state.ack_pending.take())
+        };
+        let raw = self.raw();
+        let mut result = Ok(true);
+        if let Some(seq) = ack {
+            result = transport.send_text(&JsString::from(
+                format!("{{\"t\":\"a\",\"a\":{seq}}}").as_str(),
+            ));
+        }
+        for (c, item) in items {
+            if result.is_err() {
+                break;
+            }
+            result = match (&item, raw) {
+                (Outgoing::Binary(bytes), true) => transport.send_binary(bytes),
+                (Outgoing::Binary(bytes), false) => {
+                    let mut framed = Vec::with_capacity(bytes.len() + 8);
+                    framed.extend_from_slice(&c.to_be_bytes());
+                    framed.extend_from_slice(bytes);
+                    transport.send_binary(&framed)
+                }
+                (Outgoing::Text(text), true) => transport.send_text(text),
+                (item, _) => transport.send_text(&session_frame_text(c, item)),
+            };
+            if raw && result.is_ok() {
+                // The raw protocol has no acknowledgements: handed to the socket is done.
+                let _ = self.state.borrow_mut().outbox.ack(c);
+            }
+        }
+        // A failed send means the socket is closing; its close event triggers the reconnect,
+        // and the outbox still holds everything unacknowledged.
+    }
+
+    pub(super) fn flush_session_post(&self) {
+        let (frames, last, url) = {
+            let mut state = self.state.borrow_mut();
+            if state.upload.is_some() || state.upload_retry.is_some() {
+                return;
+            }
+            let frames = Array::new();
+            if let Some(seq) = state.ack_pending.take() {
+                frames.push(&JsString::from(
+                    format!("{{\"t\":\"a\",\"a\":{seq}}}").as_str(),
+                ));
+            }
+            let mut last = None;
+            for (c, item) in state.outbox.unsent().take(MAX_BATCH) {
+                frames.push(&session_frame_text(c, item));
+                last = Some(c);
+            }
+            if frames.length() == 0 {
+                return;
+            }
+            if let Some(last) = last {
+                state.outbox.mark_sent(last);
+            }
+            drop(state);
+            let Some(url) = self.send_url() else { return };
+            (frames, last, url)
+        };
+        let _ = last;
+        let body = format!("[{}]", String::from(frames.join(",")));
+        let weak = self.me.clone();
+        let attempt = self.state.borrow().attempt;
+        let upload = Uploader::post(&url, &body, self.options.with_credentials, move |result| {
+            if let Some(inner) = weak.upgrade() {
+                inner.upload_done(attempt, result);
+            }
+        });
+        match upload {
+            Ok(upload) => self.state.borrow_mut().upload = Some(upload),
+            Err(error) => self.upload_failed(attempt, error.message()),
+        }
+    }
+
+    pub(super) fn upload_done(&self, attempt: u64, result: Result<JsString, Closed>) {
+        let upload = self.state.borrow_mut().upload.take();
+        drop(upload);
+        match result {
+            Ok(body) => {
+                if !self.raw() && body.length() > 0 {
+                    self.session_frame(attempt, Frame::text(body));
+                }
+                self.flush();
+            }
+            Err(closed) => {
+                // A 4xx carrying an `x` frame says why (unknown session, bad token).
+                self.upload_failed(attempt, &closed.reason);
+            }
+        }
+    }
+
+    pub(super) fn upload_failed(&self, attempt: u64, reason: &str) {
+        self.error(ErrorCode::Http, format!("upstream POST failed: {reason}"));
+        self.state.borrow_mut().outbox.rewind();
+        let weak = self.me.clone();
+        let timer = Timeout::new(UPLOAD_RETRY_MS, move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.state.borrow_mut().upload_retry = None;
+                inner.flush();
+            }
+        });
+        let mut state = self.state.borrow_mut();
+        if state.attempt == attempt {
+            state.upload_retry = Some(timer);
+        }
+    }
+
+    pub(super) fn flush_raw_post(&self) {
+        let (c, item, url) = {
+            let mut state = self.state.borrow_mut();
+            if state.upload.is_some() || state.upload_retry.is_some() {
+                return;
+            }
+            let Some((c, item)) = state.outbox.unsent().next().map(|(c, i)| (c, i.clone())) else {
+                return;
+            };
+            let Some(url) = self.options.send_url.clone() else {
+                return;
+            };
+            state.outbox.mark_sent(c);
+            (c, item, url)
+        };
+        let body = match &item {
+            Outgoing::Text(text) => String::from(text),
+            Outgoing::Binary(bytes) => base64::encode(bytes),
+            Outgoing::Event(_, json) => String::from(json),
+        };
+        let weak = self.me.clone();
+        let attempt = self.state.borrow().attempt;
+        let upload = Uploader::post(&url, &body, self.options.with_credentials, move |result| {
+            if let Some(inner) = weak.upgrade() {
+                let upload = inner.state.borrow_mut().upload.take();
+                drop(upload);
+                match result {
+                    Ok(_) => {
+                        let _ = inner.state.borrow_mut().outbox.ack(c);
+                        inner.flush();
+                    }
+                    Err(closed) => inner.upload_failed(attempt, &closed.reason),
+                }
+            }
+        });
+        match upload {
+            Ok(upload) => self.state.borrow_mut().upload = Some(upload),
+            Err(error) => self.upload_failed(attempt, error.message()),
+        }
+    }
+}
+
+/// The session protocol's upstream frame for outbox item `c`, as JSON text.
+fn session_frame_text(c: u64, item: &Outgoing) -> JsString {
+    let head = JsString::from(
+        format!(
+            "{{\"t\":\"{}\",\"c\":{c},",
+            match item {
+                Outgoing::Event(..) => "e",
+                _ => "m",
+            }
+        )
+        .as_str(),
+    );
+    match item {
+        Outgoing::Text(text) => {
+            let quoted = JSON::stringify(text).unwrap_or_else(|_| JsString::from("\"\""));
+            head.concat(&"\"d\":".into())
+                .concat(&quoted)
+                .concat(&"}".into())
+        }
+        Outgoing::Binary(bytes) => head.concat(&JsString::from(
+            format!("\"b\":\"{}\"}}", base64::encode(bytes)).as_str(),
+        )),
+        Outgoing::Event(name, value) => {
+            let name = JSON::stringify(&JsValue::from_str(name))
+                .unwrap_or_else(|_| JsString::from("\"\""));
+            head.concat(&"\"e\":".into())
+                .concat(&name)
+                .concat(&",\"v\":".into())
+                .concat(value)
+                .concat(&"}".into())
+        }
+    }
+}
