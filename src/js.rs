@@ -91,11 +91,39 @@ export interface RealtimeEventMap {
 
 /** A named server event's listener: the parsed JSON value (raw protocol: the string received). */
 export type NamedEventListener = (value: JsonValue, info: MessageInfo) => void;
+
+/** The function `on` returns: call it to remove the listener it added. */
+export type Unsubscribe = () => void;
+
+// Merged into the generated `class RealtimeClient`: typed listener registration.
+export interface RealtimeClient {
+  /**
+   * Adds a listener for a built-in event (`open`, `message`, `close`, `error`, `transport`,
+   * `reconnecting`, `state`) and returns a function that removes it.
+   *
+   * @example
+   * const off = client.on("message", (data, info) => console.log(info.seq, data));
+   * off();
+   */
+  on<K extends keyof RealtimeEventMap>(event: K, listener: RealtimeEventMap[K]): Unsubscribe;
+  /**
+   * Adds a listener for a named server event (anything the server `emit`s) and returns a function
+   * that removes it. The listener gets the event's JSON value and where it came from.
+   *
+   * @example
+   * client.on("chat", (value, info) => console.log(info.event, value));
+   */
+  on(event: string, listener: NamedEventListener): Unsubscribe;
+  /** Removes a listener added with `on` (the same function for the same event). */
+  off<K extends keyof RealtimeEventMap>(event: K, listener: RealtimeEventMap[K]): void;
+  /** Removes a named-event listener added with `on`. */
+  off(event: string, listener: NamedEventListener): void;
+}
 "#;
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(typescript_type = "RealtimeClientOptions | undefined")]
+    #[wasm_bindgen(typescript_type = "RealtimeClientOptions")]
     /// The options object (`RealtimeClientOptions`).
     pub type JsOptions;
     #[wasm_bindgen(typescript_type = "string | ArrayBuffer | Uint8Array")]
@@ -113,7 +141,7 @@ extern "C" {
     #[wasm_bindgen(typescript_type = "TransportName | null")]
     /// A transport name or `null`.
     pub type JsTransportName;
-    #[wasm_bindgen(typescript_type = "() => void")]
+    #[wasm_bindgen(typescript_type = "Unsubscribe")]
     /// The function `on` returns.
     pub type JsUnsubscribe;
     #[wasm_bindgen(typescript_type = "Function")]
@@ -121,7 +149,21 @@ extern "C" {
     pub type JsListener;
 }
 
-/// A realtime connection over the best transport that works (see the README).
+/// A realtime connection to a server over the best browser transport that works: WebSocket,
+/// EventSource, XHR streaming, hidden iframe, long polling or polling, with fallback, reconnect,
+/// upgrade and (session protocol) exactly-once, in-order delivery both ways.
+///
+/// ```js
+/// import init, { RealtimeClient } from "realtime-wasm";
+/// await init();
+/// const client = new RealtimeClient("https://example.com/rt", { transports: ["websocket", "eventsource", "longpolling"] });
+/// client.on("open", ({ transport }) => client.send("hello"));
+/// client.on("message", (data, info) => console.log(info.transport, info.seq, data));
+/// client.on("chat", (value) => console.log("chat", value));
+/// client.emit("join", "lobby");
+/// ```
+///
+/// From Rust, use [`crate::RealtimeClient`]; this type is the JavaScript class.
 #[wasm_bindgen(js_name = RealtimeClient)]
 #[derive(Debug)]
 pub struct JsRealtimeClient {
@@ -186,10 +228,14 @@ fn report(thrown: &JsValue) {
 #[allow(clippy::needless_pass_by_value)]
 #[wasm_bindgen(js_class = RealtimeClient)]
 impl JsRealtimeClient {
-    /// Creates a client; connects at once unless `autoConnect: false`. Throws an `Error` naming
-    /// any bad URL or option.
+    /// Creates a client for `url` (an `http:`/`https:` URL; a relative one resolves against the
+    /// page) and connects at once unless `autoConnect: false`. Throws an `Error` (`code`
+    /// `"invalid_argument"`) naming any bad URL or option.
     #[wasm_bindgen(constructor)]
-    pub fn new(url: JsValue, options: Option<JsOptions>) -> Result<JsRealtimeClient, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue,
+        options: Option<JsOptions>,
+    ) -> Result<JsRealtimeClient, JsValue> {
         let Some(url) = url.as_string() else {
             return Err(to_js_error(&Error::invalid(format!(
                 "url: expected a string, got {}",
@@ -220,12 +266,15 @@ impl JsRealtimeClient {
         })
     }
 
-    /// Connects (after `close()`, or with `autoConnect: false`).
+    /// Connects (after `close()`, or with `autoConnect: false`); does nothing while connecting or
+    /// open.
     pub fn connect(&self) {
         self.client.connect();
     }
 
-    /// Sends a string, `ArrayBuffer` or `Uint8Array`. Queued while not open.
+    /// Sends a string, `ArrayBuffer` or `Uint8Array`. Queued while not open (up to
+    /// `maxQueuedMessages`; beyond it this throws an `Error` with `code` `"queue_full"`). Binary
+    /// arrives at the server as binary on every transport.
     pub fn send(&self, data: JsSendData) -> Result<(), JsValue> {
         let data = JsValue::from(data);
         let result = if let Some(text) = data.dyn_ref::<JsString>() {
@@ -243,8 +292,12 @@ impl JsRealtimeClient {
         result.map_err(|e| to_js_error(&e))
     }
 
-    /// Sends the named event `event` with a JSON value (session protocol).
-    pub fn emit(&self, event: JsValue, value: JsJsonValue) -> Result<(), JsValue> {
+    /// Sends the named event `event` with a JSON value (session protocol only). Queued like `send`.
+    pub fn emit(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] event: JsValue,
+        value: JsJsonValue,
+    ) -> Result<(), JsValue> {
         let Some(event) = event.as_string() else {
             return Err(to_js_error(&Error::invalid(format!(
                 "emit: the event name must be a string, got {}",
@@ -256,12 +309,14 @@ impl JsRealtimeClient {
             .map_err(|e| to_js_error(&e))
     }
 
-    /// Closes for good and emits `close`.
+    /// Closes for good and emits `close` (`code` default 1000); `connect()` starts again.
     pub fn close(&self, code: Option<u16>, reason: Option<String>) {
         self.client.close(code, reason.as_deref());
     }
 
-    /// Adds `listener` for `event`; returns a function that removes it.
+    /// Adds `listener` for `event`; returns a function that removes it. (Its TypeScript overloads
+    /// are in the custom section above.)
+    #[wasm_bindgen(skip_typescript)]
     pub fn on(&self, event: JsValue, listener: JsListener) -> Result<JsUnsubscribe, JsValue> {
         let (name, listener) = check_listener("on", &event, listener.into())?;
         let id = self.listeners.next.get().wrapping_add(1);
@@ -280,6 +335,7 @@ impl JsRealtimeClient {
     }
 
     /// Removes `listener` from `event`.
+    #[wasm_bindgen(skip_typescript)]
     pub fn off(&self, event: JsValue, listener: JsListener) -> Result<(), JsValue> {
         let (name, listener) = check_listener("off", &event, listener.into())?;
         let id = self
@@ -324,8 +380,17 @@ impl JsRealtimeClient {
             .unchecked_into()
     }
 
-    /// The session id, or `null`.
-    #[wasm_bindgen(getter, js_name = sessionId)]
+    /// The session id (session protocol, once the server has issued one), or `null`.
+    #[wasm_bindgen(getter = sessionId, unchecked_return_type = "string | null")]
+    pub fn session_id_js(&self) -> JsValue {
+        self.client
+            .session_id()
+            .map_or(JsValue::NULL, |id| JsValue::from_str(&id))
+    }
+}
+
+impl JsRealtimeClient {
+    /// The session id, or `None` (what the `sessionId` getter returns as `null`).
     pub fn session_id(&self) -> Option<String> {
         self.client.session_id()
     }
@@ -351,7 +416,8 @@ fn check_listener(
     };
     let listener = listener.dyn_into::<Function>().map_err(|other| {
         to_js_error(&Error::invalid(format!(
-            "{method}({name:?}): the listener must be a function, got {}",
+            "{method}({}): the listener must be a function, got {}",
+            quoted(&name),
             type_name(&other)
         )))
     })?;
@@ -455,11 +521,27 @@ fn type_name(value: &JsValue) -> String {
         return "an array".into();
     }
     match value.js_typeof().as_string().as_deref() {
-        Some("string") => format!("the string {:?}", value.as_string().unwrap_or_default()),
-        Some("number") => format!("the number {}", value.as_f64().unwrap_or(f64::NAN)),
+        Some("string") => format!("the string {}", js_text(value)),
+        Some("number") => format!("the number {}", js_text(value)),
         Some(other) => other.to_owned(),
         None => "a value".into(),
     }
+}
+
+/// JavaScript's own rendering of a number (`Number.prototype.toString`) or string (quoted and
+/// escaped by `JSON.stringify`). Rust's `{:?}` and float `Display` would pull the
+/// escaping tables and float formatting code into the wasm file for error messages alone.
+fn js_text(value: &JsValue) -> String {
+    let text = match value.dyn_ref::<js_sys::Number>() {
+        Some(number) => number.to_string_with_radix(10),
+        None => js_sys::JSON::stringify(value),
+    };
+    text.ok().and_then(|t| t.as_string()).unwrap_or_default()
+}
+
+/// `s` quoted the way JavaScript would write it.
+fn quoted(s: &str) -> String {
+    js_text(&JsValue::from_str(s))
 }
 
 // ---- options ----
@@ -568,8 +650,12 @@ fn parse_options(value: &JsValue) -> Result<Options, Error> {
             ))
         })?;
         let base = crate::web::page::base_href().unwrap_or_default();
-        let resolved = web_sys::Url::new_with_base(&url, &base)
-            .map_err(|_| Error::invalid(format!("options.sendUrl: {url:?} is not a valid URL")))?;
+        let resolved = web_sys::Url::new_with_base(&url, &base).map_err(|_| {
+            Error::invalid(format!(
+                "options.sendUrl: {} is not a valid URL",
+                quoted(&url)
+            ))
+        })?;
         options.send_url = Some(resolved.href());
     }
     options.validate()?;
@@ -622,7 +708,8 @@ fn check_keys(what: &str, object: &Object, allowed: &[&str]) -> Result<(), Error
         let key = key.as_string().unwrap_or_default();
         if !allowed.contains(&key.as_str()) {
             return Err(Error::invalid(format!(
-                "{what}: unknown option {key:?} (known: {})",
+                "{what}: unknown option {} (known: {})",
+                quoted(&key),
                 allowed.join(", ")
             )));
         }

@@ -4,7 +4,7 @@ use gloo_timers::callback::Timeout;
 use js_sys::{Array, JsString, Reflect, Uint8Array, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::{Inner, SessionIds, ACK_IDLE_MS};
+use super::{Inner, Reopen, SessionIds, ACK_IDLE_MS};
 use crate::base64;
 use crate::error::ErrorCode;
 use crate::event::{ClientEvent, Data, MessageInfo};
@@ -91,20 +91,15 @@ impl Inner {
             }
             Frame::Text { data, .. } => {
                 let size = u64::from(data.length());
-                let Ok(parsed) = JSON::parse(&String::from(&data)) else {
+                let Some(frames) = parse_frames(&data) else {
                     return self.protocol_error(attempt, "a frame is not valid JSON");
                 };
-                if Array::is_array(&parsed) {
-                    let frames: Array = parsed.unchecked_into();
-                    let count = u64::from(frames.length().max(1));
-                    for frame in frames.iter() {
-                        if !self.is_current(attempt) {
-                            return;
-                        }
-                        self.session_object(attempt, &frame, size / count);
+                let each = size / (frames.len() as u64).max(1);
+                for frame in &frames {
+                    if !self.is_current(attempt) {
+                        return;
                     }
-                } else {
-                    self.session_object(attempt, &parsed, size);
+                    self.session_object(attempt, frame, each);
                 }
             }
         }
@@ -122,20 +117,40 @@ impl Inner {
                     return self.protocol_error(attempt, "open frame without a session");
                 };
                 let ack = get_u64(frame, "ack").unwrap_or(0);
-                {
+                let heartbeat = get_u64(frame, "hb").unwrap_or(0);
+                let replaced = {
                     let mut state = self.state.borrow_mut();
                     let same = state.session.as_ref().is_some_and(|s| s.sid == sid);
+                    let replaced = !same && state.session.is_some();
                     if !same {
-                        if state.session.is_some() {
-                            state.inbound.reset();
-                        }
+                        // A new session has processed nothing: renumber what is pending.
+                        state.inbound.reset();
                         state.outbox.reset();
                     }
                     state.session = Some(SessionIds { sid, token });
-                    let _ = state.outbox.ack(ack);
-                    state.outbox.rewind();
+                    state.server_heartbeat_ms = u32::try_from(heartbeat).unwrap_or(u32::MAX);
+                    if state.outbox.ack(ack).is_err() {
+                        drop(state);
+                        return self.protocol_error(
+                            attempt,
+                            "the server acknowledged messages never sent",
+                        );
+                    }
+                    // Polling repeats `o` on every answer; only a connection's first one means
+                    // "resend what I have not processed".
+                    if !state.opened {
+                        state.outbox.rewind();
+                    }
+                    replaced
+                };
+                if replaced {
+                    self.error(
+                        ErrorCode::Gap,
+                        "the server replaced the session; messages in flight may have been lost",
+                    );
                 }
                 self.opened(attempt);
+                self.flush();
             }
             "m" | "e" => {
                 let Some(seq) = get_u64(frame, "s") else {
@@ -195,6 +210,7 @@ impl Inner {
             }
             "r" => {
                 // The server recycled the response on purpose: reopen at once, same transport.
+                self.state.borrow_mut().reopen = Reopen::Recycle;
                 self.release_transport();
                 if self.is_current(attempt) {
                     self.start_attempt();
@@ -306,7 +322,8 @@ impl Inner {
     }
 }
 
-fn get_str(object: &JsValue, key: &str) -> Option<String> {
+/// Reads a string field of a frame.
+pub(super) fn get_str(object: &JsValue, key: &str) -> Option<String> {
     Reflect::get(object, &JsValue::from_str(key))
         .ok()?
         .as_string()
@@ -318,4 +335,14 @@ fn get_u64(object: &JsValue, key: &str) -> Option<u64> {
         .as_f64()?;
     (n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0)
         .then_some(n as u64)
+}
+
+/// Parses a text unit into frames: one object, or a polling answer's array of them.
+pub(super) fn parse_frames(data: &JsString) -> Option<Vec<JsValue>> {
+    let parsed = JSON::parse(&String::from(data)).ok()?;
+    if Array::is_array(&parsed) {
+        Some(parsed.unchecked_into::<Array>().iter().collect())
+    } else {
+        Some(vec![parsed])
+    }
 }

@@ -19,6 +19,8 @@ use js_sys::{JsString, JSON};
 use wasm_bindgen::JsValue;
 
 mod downstream;
+mod liveness;
+mod upgrade;
 mod upstream;
 
 use crate::backoff::Backoff;
@@ -37,6 +39,8 @@ const ACK_IDLE_MS: u32 = 1_000;
 const MAX_BATCH: usize = 256;
 /// The pause before retrying a failed upstream POST.
 const UPLOAD_RETRY_MS: u32 = 1_000;
+/// Connections in a row that drop before delivering anything, after which a transport is demoted.
+const DEMOTE_AFTER: u32 = 3;
 /// How much longer than the server's hold the client waits on a long poll before retrying it.
 const LONG_POLL_GRACE_MS: u32 = 10_000;
 
@@ -96,6 +100,17 @@ struct Endpoint {
     origin: String,
 }
 
+/// Why a transport is being (re)opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reopen {
+    /// The first open, or after a loss: counts as a reconnect once the client was open.
+    Reconnect,
+    /// The server recycled a stream on purpose.
+    Recycle,
+    /// Moving up to a better transport.
+    Upgrade,
+}
+
 #[derive(Debug)]
 struct SessionIds {
     sid: String,
@@ -128,6 +143,20 @@ struct State {
     failures: u32,
     /// Whether the connection was ever open since `connect()` (a later open is a reconnect).
     was_open: bool,
+    /// Why the next open happens, when it is planned rather than a reconnect.
+    reopen: Reopen,
+    /// Wall-clock time (ms since the epoch) anything last arrived on the current transport.
+    last_rx_ms: f64,
+    /// The server's heartbeat interval, from its open frame.
+    server_heartbeat_ms: u32,
+    /// Frames received on the current attempt since it opened.
+    frames_since_open: u64,
+    /// Connections in a row on the current transport that dropped before delivering anything.
+    unstable: u32,
+    liveness_timer: Option<Timeout>,
+    /// `online` and `visibilitychange` listeners, while connected.
+    page_listeners: Vec<gloo_events::EventListener>,
+    upgrade: upgrade::Upgrade,
     stats: Stats,
 }
 
@@ -169,6 +198,14 @@ impl RealtimeClient {
                 ack_pending: None,
                 failures: 0,
                 was_open: false,
+                reopen: Reopen::Reconnect,
+                last_rx_ms: 0.0,
+                server_heartbeat_ms: 0,
+                frames_since_open: 0,
+                unstable: 0,
+                liveness_timer: None,
+                page_listeners: Vec::new(),
+                upgrade: upgrade::Upgrade::default(),
                 stats: Stats::default(),
             }),
             listeners: RefCell::new(Vec::new()),
@@ -355,11 +392,13 @@ impl Inner {
             }
             state.index = 0;
             state.failures = 0;
+            state.unstable = 0;
             state.was_open = false;
             state.retry_timer = None;
             // The phase may already say Connecting (set by an auto-connecting constructor).
             state.phase = ClientState::Closed;
         }
+        self.watch_page();
         self.set_phase(ClientState::Connecting);
         self.start_attempt();
     }
@@ -370,22 +409,11 @@ impl Inner {
             let mut state = self.state.borrow_mut();
             state.attempt += 1;
             state.opened = false;
+            state.frames_since_open = 0;
             state.retry_timer = None;
             (state.attempt, self.options.transports[state.index])
         };
-        let ctx = Ctx {
-            url: self.url_fn(kind),
-            raw: self.raw(),
-            with_credentials: self.options.with_credentials,
-            poll_interval_ms: self.options.poll_interval_ms,
-            long_poll_wait_ms: Some(self.options.long_poll_timeout_ms),
-            long_poll_client_timeout_ms: self
-                .options
-                .long_poll_timeout_ms
-                .saturating_add(LONG_POLL_GRACE_MS),
-            server_origin: self.endpoint.origin.clone(),
-            event_names: self.event_names.borrow().clone(),
-        };
+        let ctx = self.transport_ctx(kind, false);
         let weak = self.me.clone();
         let sink: Sink = Rc::new(move |event| {
             if let Some(inner) = weak.upgrade() {
@@ -414,18 +442,35 @@ impl Inner {
         }
     }
 
+    /// What a transport of `kind` needs to open; `probe` marks an upgrade probe's requests.
+    fn transport_ctx(&self, kind: TransportKind, probe: bool) -> Ctx {
+        Ctx {
+            url: self.url_fn(kind, probe),
+            raw: self.raw(),
+            with_credentials: self.options.with_credentials,
+            poll_interval_ms: self.options.poll_interval_ms,
+            long_poll_wait_ms: Some(self.options.long_poll_timeout_ms),
+            long_poll_client_timeout_ms: self
+                .options
+                .long_poll_timeout_ms
+                .saturating_add(LONG_POLL_GRACE_MS),
+            server_origin: self.endpoint.origin.clone(),
+            event_names: self.event_names.borrow().clone(),
+        }
+    }
+
     /// The URL builder for `kind`: called by the transport for every request, so it always
     /// carries the current session and resume position.
-    fn url_fn(&self, kind: TransportKind) -> Rc<dyn Fn() -> String> {
+    fn url_fn(&self, kind: TransportKind, probe: bool) -> Rc<dyn Fn() -> String> {
         let weak = self.me.clone();
         Rc::new(move || {
             weak.upgrade()
-                .map(|inner| inner.url_for(kind))
+                .map(|inner| inner.url_for(kind, probe))
                 .unwrap_or_default()
         })
     }
 
-    fn url_for(&self, kind: TransportKind) -> String {
+    fn url_for(&self, kind: TransportKind, probe: bool) -> String {
         let Ok(url) = web_sys::Url::new(&self.endpoint.href) else {
             return self.endpoint.href.clone();
         };
@@ -452,6 +497,9 @@ impl Inner {
             drop(state);
             if kind == TransportKind::Iframe {
                 params.append("origin", &page::origin().unwrap_or_default());
+            }
+            if probe {
+                params.append("probe", "1");
             }
         }
         if kind == TransportKind::WebSocket {
@@ -491,6 +539,18 @@ impl Inner {
                 }
             }
             TransportEvent::Frame(frame) => {
+                {
+                    let mut state = self.state.borrow_mut();
+                    state.last_rx_ms = page::now_ms();
+                    if state.opened {
+                        state.frames_since_open += 1;
+                        if state.frames_since_open == 1 {
+                            // The connection works, not just opens: the backoff starts over.
+                            state.failures = 0;
+                            state.unstable = 0;
+                        }
+                    }
+                }
                 if self.raw() {
                     self.raw_frame(attempt, frame);
                 } else {
@@ -503,29 +563,32 @@ impl Inner {
 
     /// The current attempt opened: the client is open on it.
     fn opened(&self, attempt: u64) {
-        let (kind, reconnected) = {
+        let (kind, quiet) = {
             let mut state = self.state.borrow_mut();
             if state.attempt != attempt || state.opened {
                 return;
             }
             state.opened = true;
             state.connect_timer = None;
-            state.failures = 0;
-            let reconnected = state.was_open;
-            state.was_open = true;
-            if reconnected {
+            state.last_rx_ms = page::now_ms();
+            let reopen = core::mem::replace(&mut state.reopen, Reopen::Reconnect);
+            if state.was_open && reopen == Reopen::Reconnect {
                 state.stats.reconnects += 1;
             }
+            // A recycled stream is the same connection to the user: no second `open`.
+            let quiet = reopen == Reopen::Recycle;
+            state.was_open = true;
             let kind = self.options.transports[state.index];
             state.current = Some(kind);
-            (kind, reconnected)
+            (kind, quiet)
         };
-        let _ = reconnected;
         self.set_phase(ClientState::Open);
-        if self.is_current(attempt) {
+        if !quiet && self.is_current(attempt) {
             self.emit(&ClientEvent::Open { transport: kind });
         }
         if self.is_current(attempt) {
+            self.arm_liveness(attempt);
+            self.schedule_probe();
             self.flush();
         }
     }
@@ -576,31 +639,62 @@ impl Inner {
         if !was_opened {
             return self.attempt_failed(attempt, closed.reason);
         }
+        let kind = self.transport_kind();
+        // A transport that keeps dropping before it delivers anything (a proxy that accepts and
+        // cuts, a middlebox that kills idle streams) is demoted to the next one.
+        let demote_to = {
+            let mut state = self.state.borrow_mut();
+            if state.frames_since_open == 0 {
+                state.unstable += 1;
+            }
+            let next = self.options.transports.get(state.index + 1).copied();
+            match next {
+                Some(next) if state.unstable >= DEMOTE_AFTER => {
+                    state.unstable = 0;
+                    state.index += 1;
+                    state.stats.fallbacks += 1;
+                    Some(next)
+                }
+                _ => None,
+            }
+        };
         self.release_transport();
         let code = match closed.code {
-            Some(status) if status >= 400 && !self.transport_kind().is_duplex() => ErrorCode::Http,
+            Some(status) if status >= 400 && !kind.is_duplex() => ErrorCode::Http,
             _ => ErrorCode::TransportFailed,
         };
         self.error(code, closed.reason.clone());
+        if let Some(to) = demote_to {
+            self.emit(&ClientEvent::Transport {
+                from: Some(kind),
+                to,
+                reason: format!(
+                    "{kind} dropped {DEMOTE_AFTER} times in a row before delivering anything"
+                ),
+            });
+        }
         let index = self.state.borrow().index;
         self.schedule_retry(index, &closed.reason);
     }
 
     /// Drops the current transport and everything tied to it, outside any borrow.
     fn release_transport(&self) {
-        let (transport, upload, timers) = {
+        let (transport, upload, timers, probe) = {
             let mut state = self.state.borrow_mut();
             state.opened = false;
             let timers = (
                 state.connect_timer.take(),
                 state.ack_timer.take(),
                 state.upload_retry.take(),
+                state.liveness_timer.take(),
             );
-            (state.transport.take(), state.upload.take(), timers)
+            let probe = state.upgrade.cancel();
+            (state.transport.take(), state.upload.take(), timers, probe)
         };
         drop(transport);
         drop(upload);
         drop(timers);
+        drop(probe);
     }
 
     /// Waits (backoff) and tries again from transport `index`; gives up when attempts run out.
@@ -655,7 +749,8 @@ impl Inner {
                 return;
             }
             state.attempt += 1;
-            (state.phase, state.retry_timer.take())
+            let listeners = core::mem::take(&mut state.page_listeners);
+            (state.phase, (state.retry_timer.take(), listeners))
         };
         drop(retry);
         self.release_transport();

@@ -73,7 +73,8 @@ impl Inner {
     pub(super) fn flush(&self) {
         let (transport, kind) = {
             let state = self.state.borrow();
-            if state.phase != ClientState::Open || !state.opened {
+            // Paused during an upgrade until the switch, and until a transport is open.
+            if state.phase != ClientState::Open || !state.opened || state.upgrade.is_switching() {
                 return;
             }
             let Some(transport) = state.transport.clone() else {
@@ -184,6 +185,7 @@ impl Inner {
                 if !self.raw() && body.length() > 0 {
                     self.session_frame(attempt, Frame::text(body));
                 }
+                self.finish_switch_if_idle();
                 self.flush();
             }
             Err(closed) => {
@@ -203,10 +205,14 @@ impl Inner {
                 inner.flush();
             }
         });
-        let mut state = self.state.borrow_mut();
-        if state.attempt == attempt {
-            state.upload_retry = Some(timer);
+        {
+            let mut state = self.state.borrow_mut();
+            if state.attempt == attempt {
+                state.upload_retry = Some(timer);
+            }
         }
+        // Nothing is in flight any more: a pending upgrade may go ahead (and resend).
+        self.finish_switch_if_idle();
     }
 
     pub(super) fn flush_raw_post(&self) {
