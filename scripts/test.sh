@@ -4,7 +4,8 @@
 #  1. scripts/setup.sh (installs whatever is missing; ~1 s when all is there)
 #  2. lint: cargo fmt --check; clippy -D warnings natively (workspace, all targets) and for wasm32
 #  3. native tests: cargo test --workspace
-#  4. browser tests: starts `realtime-server --addr 127.0.0.1:0 --test-hooks` from the repo root,
+#  4. browser tests: starts `realtime-server --addr 127.0.0.1:0 --test-hooks --static-dir www
+#     --static-dir tests/fixtures` (fixture pages the tests load from the server's origin) from the repo root,
 #     waits for its `listening on http://...` line, exports RT_SERVER=http://127.0.0.1:PORT (the
 #     browser tests read it at COMPILE time with option_env!("RT_SERVER")), then runs
 #     `wasm-pack test --headless --chrome` and `--firefox` (the server is killed on exit)
@@ -120,8 +121,13 @@ start_server() {
   cargo build -p realtime-server || return 1
   local bin="${CARGO_TARGET_DIR:-$ROOT/target}/debug/realtime-server"
   local log="$LOG_DIR/server.log"
+  # tests/fixtures holds pages the browser tests load from the server's own origin.
+  local static=()
+  [ -d www ] && static+=(--static-dir www)
+  [ -d tests/fixtures ] && static+=(--static-dir tests/fixtures)
+  echo "[test] $bin --addr 127.0.0.1:0 --test-hooks ${static[*]} ${RT_SERVER_ARGS:-}"
   # shellcheck disable=SC2086 # RT_SERVER_ARGS is a list of flags
-  "$bin" --addr 127.0.0.1:0 --test-hooks ${RT_SERVER_ARGS:-} >"$log" 2>&1 &
+  "$bin" --addr 127.0.0.1:0 --test-hooks "${static[@]}" ${RT_SERVER_ARGS:-} >"$log" 2>&1 &
   SERVER_PID=$!
   local deadline=$((SECONDS + 30)) url=""
   while [ "$SECONDS" -lt "$deadline" ]; do
@@ -152,7 +158,7 @@ browser_tests() { # BROWSER
     wasm-pack test --headless "--$1" --mode no-install . "${RT_WASM_ARGS[@]}"
 }
 
-printf '\n==== [test] server: realtime-server --addr 127.0.0.1:0 --test-hooks %s\n' "${RT_SERVER_ARGS:-}"
+printf '\n==== [test] server: realtime-server --addr 127.0.0.1:0 --test-hooks\n'
 server_start=$SECONDS
 # Not through `phase`: the server must be a child of this shell, and RT_SERVER set in it.
 start_server >"$LOG_DIR/server-start.log" 2>&1
