@@ -28,6 +28,8 @@ pub struct Config {
     pub stream_budget: usize,
     /// Upper bound for a long poll's `wait`.
     pub max_long_poll: Duration,
+    /// Longest an upgrade probe (`probe=1`) stays open before the server ends it.
+    pub probe_lifetime: Duration,
     /// Period of the `/raw/` demo endpoints' ticks.
     pub raw_tick: Duration,
 }
@@ -44,6 +46,7 @@ impl Default for Config {
             replay_window: 1000,
             stream_budget: 256 * 1024,
             max_long_poll: Duration::from_secs(60),
+            probe_lifetime: Duration::from_secs(30),
             raw_tick: Duration::from_secs(1),
         }
     }

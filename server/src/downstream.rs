@@ -1,6 +1,7 @@
 //! The loop every streaming downstream connection runs (WebSocket, event stream, iframe): open
 //! frame, replay and live messages in batches, heartbeats, upstream frames that arrive in-band,
-//! and the reasons a connection ends.
+//! and the reasons a connection ends. Also the much shorter loop of an upgrade probe: open frame,
+//! then heartbeats only.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use crate::faults::Faults;
 use crate::frame::{ClientFrame, Frame};
 use crate::hub::Hub;
 use crate::refusal::Refusal;
-use crate::session::{Attachment, Batch, Session};
+use crate::session::{Attachment, Batch, ProbeClaim, Session};
 
 /// Most messages written in one batch.
 const BATCH_MESSAGES: usize = 256;
@@ -48,6 +49,8 @@ pub enum Ending {
     Refused,
     /// The client went away.
     Gone,
+    /// An upgrade probe reached its lifetime (or its byte budget).
+    ProbeOver,
 }
 
 /// A transport's side of a streaming connection.
@@ -88,12 +91,51 @@ pub struct Link {
 impl Link {
     /// The `o` frame that starts every connection.
     pub fn open_frame(&self) -> Frame<'_> {
-        Frame::Open {
-            sid: self.session.sid(),
-            token: self.session.token(),
-            hb: u64::try_from(self.heartbeat.as_millis()).unwrap_or(u64::MAX),
-            ack: self.session.processed(),
-        }
+        open_frame(&self.session, self.heartbeat)
+    }
+}
+
+/// The `o` frame for `session`, announcing `heartbeat`.
+pub fn open_frame(session: &Session, heartbeat: Duration) -> Frame<'_> {
+    Frame::Open {
+        sid: session.sid(),
+        token: session.token(),
+        hb: u64::try_from(heartbeat.as_millis()).unwrap_or(u64::MAX),
+        ack: session.processed(),
+    }
+}
+
+/// An upgrade probe (`probe=1`): a connection that proves a transport works for a session
+/// without attaching to it. It gets the `o` frame, then heartbeats only, until the client closes
+/// it or its lifetime runs out.
+#[derive(Debug)]
+pub struct Probe {
+    /// The session.
+    pub session: Arc<Session>,
+    /// The probe's hold on the session (released when the probe is dropped).
+    pub claim: ProbeClaim,
+    /// Injected faults.
+    pub faults: Faults,
+    /// Heartbeat interval.
+    pub heartbeat: Duration,
+    /// How long the probe stays open at most.
+    pub lifetime: Duration,
+}
+
+/// What a streaming request turned out to be.
+#[derive(Debug)]
+pub enum Connection {
+    /// A connection attached to its session.
+    Attached(Link),
+    /// An upgrade probe.
+    Probe(Probe),
+}
+
+/// Serves a streaming connection or probe until it ends, then ends it the way its ending asks.
+pub async fn run<D: Downstream>(conn: D, connection: Connection) {
+    match connection {
+        Connection::Attached(link) => pump(conn, link).await,
+        Connection::Probe(probe) => probe_pump(conn, probe).await,
     }
 }
 
@@ -103,6 +145,42 @@ pub async fn pump<D: Downstream>(mut conn: D, link: Link) {
     conn.end(ending).await;
 }
 
+/// Serves an upgrade probe until it ends, then ends it.
+pub async fn probe_pump<D: Downstream>(mut conn: D, probe: Probe) {
+    let ending = serve_probe(&mut conn, &probe).await;
+    conn.end(ending).await;
+}
+
+async fn serve_probe<D: Downstream>(conn: &mut D, probe: &Probe) -> Ending {
+    let deadline = Instant::now() + probe.lifetime;
+    let mut heartbeat = tokio::time::interval_at(Instant::now() + probe.heartbeat, probe.heartbeat);
+    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let open = open_frame(&probe.session, probe.heartbeat);
+    if write(conn, &probe.faults, &[open]).await.is_err() {
+        return Ending::Gone;
+    }
+    loop {
+        if conn.budget_spent() {
+            return Ending::ProbeOver;
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => return Ending::ProbeOver,
+            _ = heartbeat.tick() => {
+                let beat = Frame::Heartbeat(Timestamp::now().millis());
+                if write(conn, &probe.faults, &[beat]).await.is_err() {
+                    return Ending::Gone;
+                }
+            }
+            input = conn.input() => match input {
+                // A probe is not attached: upstream goes by the attached connection, and any
+                // answer (`a`) would break the probe's promise of heartbeats only.
+                Input::Frames(_) | Input::Malformed(_) => {}
+                Input::Gone => return Ending::Gone,
+            },
+        }
+    }
+}
+
 async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
     let session = &link.session;
     let mut changes = session.subscribe();
@@ -110,7 +188,10 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut cursor = link.after;
     let mut delivered = 0u64;
-    if write(conn, link, &[link.open_frame()]).await.is_err() {
+    if write(conn, &link.faults, &[link.open_frame()])
+        .await
+        .is_err()
+    {
         return Ending::Gone;
     }
     loop {
@@ -126,7 +207,10 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
         let batch = session.read(cursor, limit, BATCH_BYTES);
         if !batch.is_empty() {
             cursor = batch.cursor;
-            if write(conn, link, &batch_frames(&batch)).await.is_err() {
+            if write(conn, &link.faults, &batch_frames(&batch))
+                .await
+                .is_err()
+            {
                 return Ending::Gone;
             }
             delivered += batch.messages.len() as u64;
@@ -146,7 +230,7 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
             }
             _ = heartbeat.tick() => {
                 let beat = Frame::Heartbeat(Timestamp::now().millis());
-                if write(conn, link, &[beat]).await.is_err() {
+                if write(conn, &link.faults, &[beat]).await.is_err() {
                     return Ending::Gone;
                 }
                 if conn.budget_spent() {
@@ -158,13 +242,13 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
                     // Downstream acks need no answer; messages and events do.
                     let answer = frames.iter().any(|f| !matches!(f, ClientFrame::Ack(_)));
                     let ack = link.hub.receive(session, frames);
-                    if answer && write(conn, link, &[Frame::Ack(ack)]).await.is_err() {
+                    if answer && write(conn, &link.faults, &[Frame::Ack(ack)]).await.is_err() {
                         return Ending::Gone;
                     }
                 }
                 Input::Malformed(refusal) => {
                     // The connection ends either way; a failed write changes nothing.
-                    let _ = write(conn, link, &[Frame::Refused(&refusal)]).await;
+                    let _ = write(conn, &link.faults, &[Frame::Refused(&refusal)]).await;
                     return Ending::Refused;
                 }
                 Input::Gone => return Ending::Gone,
@@ -181,13 +265,17 @@ pub fn batch_frames(batch: &Batch) -> Vec<Frame<'_>> {
         .collect()
 }
 
-async fn write<D: Downstream>(conn: &mut D, link: &Link, frames: &[Frame<'_>]) -> Result<(), Gone> {
-    link.faults.delay().await;
+async fn write<D: Downstream>(
+    conn: &mut D,
+    faults: &Faults,
+    frames: &[Frame<'_>],
+) -> Result<(), Gone> {
+    faults.delay().await;
     conn.write(frames).await
 }
 
 async fn recycle<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
-    match write(conn, link, &[Frame::Recycle]).await {
+    match write(conn, &link.faults, &[Frame::Recycle]).await {
         Ok(()) => Ending::Recycled,
         Err(Gone) => Ending::Gone,
     }

@@ -40,6 +40,8 @@ struct State {
     acked: u64,
     attached: Option<u64>,
     generations: u64,
+    /// Open upgrade probes: they do not attach, but keep the session from expiring.
+    probes: usize,
     /// Whether the most recent connection to attach was a poll.
     polled_last: bool,
     last_seen: Instant,
@@ -112,6 +114,7 @@ impl Session {
                 acked: 0,
                 attached: None,
                 generations: 0,
+                probes: 0,
                 polled_last: false,
                 last_seen: Instant::now(),
                 rooms: BTreeSet::new(),
@@ -183,6 +186,26 @@ impl Session {
         }
     }
 
+    /// Registers an upgrade probe: it counts as activity (the session does not expire while one
+    /// is open) but does not attach, so the attached connection is neither superseded nor woken,
+    /// and the next poll still follows the last real connection.
+    pub fn probe(self: &Arc<Self>) -> ProbeClaim {
+        {
+            let mut state = self.state();
+            state.probes += 1;
+            state.last_seen = Instant::now();
+        }
+        ProbeClaim {
+            session: Arc::clone(self),
+        }
+    }
+
+    fn unprobe(&self) {
+        let mut state = self.state();
+        state.probes = state.probes.saturating_sub(1);
+        state.last_seen = Instant::now();
+    }
+
     fn detach(&self, generation: u64) {
         let mut state = self.state();
         if state.attached == Some(generation) {
@@ -200,10 +223,13 @@ impl Session {
         self.state().last_seen = Instant::now();
     }
 
-    /// Whether the session has had no attached connection and no request for `idle`.
+    /// Whether the session has had no attached connection, no open probe and no request for
+    /// `idle`.
     pub fn is_idle(&self, now: Instant, idle: Duration) -> bool {
         let state = self.state();
-        state.attached.is_none() && now.saturating_duration_since(state.last_seen) >= idle
+        state.attached.is_none()
+            && state.probes == 0
+            && now.saturating_duration_since(state.last_seen) >= idle
     }
 
     /// Queues a message for the client.
@@ -404,6 +430,19 @@ impl Drop for Attachment {
     }
 }
 
+/// An open upgrade probe's hold on its session (see [`Session::probe`]); dropping it ends the
+/// probe's claim, whichever way the probe's task ends.
+#[derive(Debug)]
+pub struct ProbeClaim {
+    session: Arc<Session>,
+}
+
+impl Drop for ProbeClaim {
+    fn drop(&mut self) {
+        self.session.unprobe();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,6 +552,23 @@ mod tests {
             Instant::now() + Duration::from_secs(2),
             Duration::from_secs(1)
         ));
+    }
+
+    #[test]
+    fn a_probe_neither_attaches_nor_lets_the_session_expire() {
+        let session = Arc::new(Session::new("s".into(), "t".into(), 3));
+        let poll = session.attach(true);
+        let probe = session.probe();
+        assert!(poll.is_current(), "not superseded by the probe");
+        let later = || Instant::now() + Duration::from_secs(2);
+        drop(poll);
+        assert!(!session.is_idle(later(), Duration::from_secs(1)));
+        drop(probe);
+        assert!(session.is_idle(later(), Duration::from_secs(1)));
+        assert!(
+            session.attach(true).follows_poll(),
+            "the probe did not count as the last connection"
+        );
     }
 
     #[test]

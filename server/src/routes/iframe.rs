@@ -7,15 +7,16 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::chunk_sink::ChunkSink;
-use crate::downstream::pump;
+use crate::downstream::run;
 use crate::faults::Faults;
-use crate::routes::{attach, SessionQuery, EMBEDDABLE, NO_STORE};
+use crate::routes::{connect, SessionQuery, EMBEDDABLE, NO_STORE};
 use crate::stream_downstream::{script_string, StreamDownstream, StreamFormat};
 use crate::AppState;
 
 /// Opens the iframe document. `origin` must be an allowed origin, else `403`: it is where every
 /// frame is posted, and posting session data to a page we do not trust would leak it. A refused
-/// session gets `200` and a script posting the `x` frame, as for event streams.
+/// session gets `200` and a script posting the `x` frame, as for event streams. With `probe=1`
+/// the document is an upgrade probe: `o`, heartbeats, then the end.
 pub async fn iframe(
     State(state): State<AppState>,
     faults: Faults,
@@ -43,8 +44,9 @@ pub async fn iframe(
     let stream = StreamDownstream::new(sink, format, state.config.stream_budget);
     match query.open(&state) {
         Ok(opened) => {
-            let link = attach(&state, opened, query.after.unwrap_or(0), faults, false);
-            tokio::spawn(pump(stream, link));
+            let after = query.after.unwrap_or(0);
+            let connection = connect(&state, opened, after, faults, query.is_probe());
+            tokio::spawn(run(stream, connection));
         }
         Err(refusal) => {
             tokio::spawn(stream.refuse(refusal));

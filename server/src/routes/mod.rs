@@ -16,7 +16,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::downstream::Link;
+use crate::downstream::{Connection, Link, Probe};
 use crate::faults::Faults;
 use crate::hub::Opened;
 use crate::refusal::Refusal;
@@ -35,19 +35,56 @@ pub struct SessionQuery {
     pub wait: Option<u64>,
     /// Iframe target origin.
     pub origin: Option<String>,
+    /// `1`: an upgrade probe (see [`crate::downstream::Probe`]); `0` or absent: a connection.
+    pub probe: Option<u8>,
 }
 
 impl SessionQuery {
     /// Reads the parameters, refusing malformed ones (`after=abc`) with a `protocol` refusal.
     pub fn from_uri(uri: &Uri) -> Result<SessionQuery, Refusal> {
-        Query::<SessionQuery>::try_from_uri(uri)
-            .map(|Query(query)| query)
-            .map_err(|e| Refusal::Protocol(format!("bad query: {}", e.body_text())))
+        let Query(query) = Query::<SessionQuery>::try_from_uri(uri)
+            .map_err(|e| Refusal::Protocol(format!("bad query: {}", e.body_text())))?;
+        if query.probe.is_some_and(|p| p > 1) {
+            return Err(Refusal::Protocol("probe must be 0 or 1".into()));
+        }
+        Ok(query)
     }
 
-    /// Resolves the session (resuming or creating it).
+    /// Whether the request is an upgrade probe (`probe=1`).
+    pub fn is_probe(&self) -> bool {
+        self.probe == Some(1)
+    }
+
+    /// Resolves the session (resuming or creating it). A probe only resumes: without `sid` and
+    /// `token` it is refused as malformed.
     pub fn open(&self, state: &AppState) -> Result<Opened, Refusal> {
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+        if self.is_probe() && !(given(&self.sid) && given(&self.token)) {
+            return Err(Refusal::Protocol("a probe needs sid and token".into()));
+        }
         state.hub.open(self.sid.as_deref(), self.token.as_deref())
+    }
+}
+
+/// The streaming connection a request opens: an upgrade probe if `probe` (nothing attached, no
+/// acknowledgement), else the session's newly attached connection (see [`attach`]).
+pub fn connect(
+    state: &AppState,
+    opened: Opened,
+    after: u64,
+    faults: Faults,
+    probe: bool,
+) -> Connection {
+    if probe {
+        Connection::Probe(Probe {
+            claim: opened.session.probe(),
+            session: opened.session,
+            faults,
+            heartbeat: state.config.heartbeat,
+            lifetime: state.config.probe_lifetime,
+        })
+    } else {
+        Connection::Attached(attach(state, opened, after, faults, false))
     }
 }
 

@@ -7,7 +7,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 
-use crate::downstream::{batch_frames, Link};
+use crate::downstream::{batch_frames, open_frame, Link};
 use crate::faults::Faults;
 use crate::frame::Frame;
 use crate::routes::{attach, json_response, SessionQuery};
@@ -17,7 +17,8 @@ use crate::AppState;
 /// (at most N with the `drop-every=N` fault). A long poll with nothing pending is held until
 /// something is, or answered `[]` when `wait` runs out or a newer poll supersedes it. A poll
 /// that creates its session, or follows a connection of another transport, is answered at once:
-/// it opens a connection, and the client is waiting for its `o` frame.
+/// it opens a connection, and the client is waiting for its `o` frame. A probe (`probe=1`) is
+/// answered `[o]` at once and neither attaches nor acknowledges.
 pub async fn poll(State(state): State<AppState>, faults: Faults, uri: Uri) -> Response {
     if let Some(refusal) = faults.http_refusal() {
         return refusal;
@@ -30,6 +31,13 @@ pub async fn poll(State(state): State<AppState>, faults: Faults, uri: Uri) -> Re
         Ok(opened) => opened,
         Err(refusal) => return refusal.into_response(),
     };
+    if query.is_probe() {
+        // An upgrade probe: proves the session and the endpoint, changes nothing.
+        let open = open_frame(&opened.session, state.config.heartbeat);
+        let body = json_array(std::iter::once(open));
+        faults.delay().await;
+        return json_response(StatusCode::OK, body);
+    }
     let link = attach(&state, opened, query.after.unwrap_or(0), faults, true);
     let wait = query
         .wait

@@ -6,9 +6,9 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::chunk_sink::ChunkSink;
-use crate::downstream::pump;
+use crate::downstream::run;
 use crate::faults::Faults;
-use crate::routes::{attach, SessionQuery, NO_STORE};
+use crate::routes::{connect, SessionQuery, NO_STORE};
 use crate::stream_downstream::{StreamDownstream, StreamFormat};
 use crate::AppState;
 
@@ -19,7 +19,8 @@ const NO_ACCEL_BUFFERING: (HeaderName, HeaderValue) = (
 );
 
 /// Opens an event stream. A refused session still gets `200` and an `x` event, then the end:
-/// EventSource hides the body of any other status, and the client must learn why.
+/// EventSource hides the body of any other status, and the client must learn why. With `probe=1`
+/// the stream is an upgrade probe: `o`, heartbeats, then the end.
 pub async fn sse(
     State(state): State<AppState>,
     faults: Faults,
@@ -40,12 +41,14 @@ pub async fn sse(
     let stream = StreamDownstream::new(sink, StreamFormat::EventStream, state.config.stream_budget);
     let opened = SessionQuery::from_uri(&uri).and_then(|query| {
         let after = query.after.unwrap_or(0).max(last_event_id(&headers));
-        query.open(&state).map(|opened| (opened, after))
+        query
+            .open(&state)
+            .map(|opened| (opened, after, query.is_probe()))
     });
     match opened {
-        Ok((opened, after)) => {
-            let link = attach(&state, opened, after, faults, false);
-            tokio::spawn(pump(stream, link));
+        Ok((opened, after, probe)) => {
+            let connection = connect(&state, opened, after, faults, probe);
+            tokio::spawn(run(stream, connection));
         }
         Err(refusal) => {
             tokio::spawn(stream.refuse(refusal));

@@ -9,12 +9,12 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures_util::{FutureExt as _, SinkExt as _};
 
-use crate::downstream::{pump, Downstream, Ending, Gone, Input};
+use crate::downstream::{run, Downstream, Ending, Gone, Input};
 use crate::faults::Faults;
 use crate::frame::{ClientFrame, Frame};
 use crate::message::Body;
 use crate::refusal::Refusal;
-use crate::routes::{attach, SessionQuery};
+use crate::routes::{connect, SessionQuery};
 use crate::AppState;
 
 /// Incoming messages are small protocol frames: a small read buffer per socket keeps thousands
@@ -30,7 +30,8 @@ const INPUT_BATCH: usize = 64;
 const HANG: Duration = Duration::from_secs(600);
 
 /// Upgrades to a WebSocket. A refused session still gets the upgrade, then an `x` frame and a
-/// close: browsers hide a failed handshake's status, and the client must learn why.
+/// close: browsers hide a failed handshake's status, and the client must learn why. With
+/// `probe=1` the socket is an upgrade probe: `o`, heartbeats, then a close `1000` `probe`.
 pub async fn ws(
     State(state): State<AppState>,
     faults: Faults,
@@ -55,14 +56,18 @@ pub async fn ws(
     if faults.ws_drop_open {
         return upgrade.on_upgrade(|socket| async move { drop(socket) });
     }
-    let opened = SessionQuery::from_uri(&uri)
-        .and_then(|q| q.open(&state).map(|o| (o, q.after.unwrap_or(0))));
+    let opened = SessionQuery::from_uri(&uri).and_then(|q| {
+        q.open(&state)
+            .map(|o| (o, q.after.unwrap_or(0), q.is_probe()))
+    });
     upgrade.on_upgrade(move |socket| async move {
         let conn = WsDownstream { socket };
         match opened {
             // Attach only now that the socket is open, so a handshake that never completes
             // does not supersede a working connection.
-            Ok((opened, after)) => pump(conn, attach(&state, opened, after, faults, false)).await,
+            Ok((opened, after, probe)) => {
+                run(conn, connect(&state, opened, after, faults, probe)).await;
+            }
             Err(refusal) => conn.refuse(refusal).await,
         }
     })
@@ -156,6 +161,7 @@ impl Downstream for WsDownstream {
     async fn end(mut self, ending: Ending) {
         let close = match ending {
             Ending::Superseded => Some((1000, "superseded")),
+            Ending::ProbeOver => Some((1000, "probe")),
             Ending::Refused => Some((1008, "refused")),
             // Dropped: vanish without a close frame, as a broken network does.
             Ending::Dropped | Ending::Recycled | Ending::Gone => None,

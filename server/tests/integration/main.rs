@@ -7,6 +7,7 @@ mod harness;
 mod iframe;
 mod origin;
 mod poll;
+mod probe;
 mod raw;
 mod sse;
 mod static_files;
