@@ -117,21 +117,22 @@ stop_server() {
 trap stop_server EXIT
 trap 'stop_server; exit 130' INT TERM
 
-start_server() {
+start_server() { # [PORT] (default 0: any free port)
   cargo build -p realtime-server || return 1
   local bin="${CARGO_TARGET_DIR:-$ROOT/target}/debug/realtime-server"
-  local log="$LOG_DIR/server.log"
+  local log="$LOG_DIR/server.log" skip=0
+  [ -f "$log" ] && skip=$(wc -l <"$log")
   # tests/fixtures holds pages the browser tests load from the server's own origin.
   local static=()
   [ -d www ] && static+=(--static-dir www)
   [ -d tests/fixtures ] && static+=(--static-dir tests/fixtures)
-  echo "[test] $bin --addr 127.0.0.1:0 --test-hooks ${static[*]} ${RT_SERVER_ARGS:-}"
+  echo "[test] $bin --addr 127.0.0.1:${1:-0} --test-hooks ${static[*]} ${RT_SERVER_ARGS:-}"
   # shellcheck disable=SC2086 # RT_SERVER_ARGS is a list of flags
-  "$bin" --addr 127.0.0.1:0 --test-hooks "${static[@]}" ${RT_SERVER_ARGS:-} >"$log" 2>&1 &
+  "$bin" --addr "127.0.0.1:${1:-0}" --test-hooks "${static[@]}" ${RT_SERVER_ARGS:-} >>"$log" 2>&1 &
   SERVER_PID=$!
   local deadline=$((SECONDS + 30)) url=""
   while [ "$SECONDS" -lt "$deadline" ]; do
-    url="$(grep -m1 -o 'listening on http://[^[:space:]]*' "$log" | sed 's/^listening on //')"
+    url="$(tail -n "+$((skip + 1))" "$log" | grep -m1 -o 'listening on http://[^[:space:]]*' | sed 's/^listening on //')"
     [ -n "$url" ] && break
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then
       echo "[test] ERROR: realtime-server exited before printing 'listening on http://...':"
@@ -167,8 +168,19 @@ cat "$LOG_DIR/server-start.log"
 record server "$server_status" "$server_start"
 if [ "$server_status" = 0 ]; then
   for b in $browsers; do
+    # RT_SERVER is compiled into the tests, so a server that died is restarted on the same port.
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      echo "[test] ERROR: realtime-server (pid $SERVER_PID) is gone before the $b tests; restarting it on $RT_SERVER"
+      record "server-restart-before-$b" 1 "$SECONDS"
+      start_server "${RT_SERVER##*:}" >>"$LOG_DIR/server-start.log" 2>&1 || break
+    fi
     phase "browser-$b" browser_tests "$b"
     counted_logs+=("$LOG_DIR/browser-$b.log")
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      echo "[test] ERROR: realtime-server (pid $SERVER_PID) died during the $b tests (failures after that point may come from that)"
+      echo "[test] its output (target/test-logs/server.log):"
+      tail -n 30 "$LOG_DIR/server.log"
+    fi
   done
 else
   echo "[test] browser tests skipped: the server did not start"
