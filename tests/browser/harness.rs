@@ -53,29 +53,56 @@ impl Recorder {
     /// the named events in `named`.
     pub fn new(path: &str, options: &str, named: &[&str]) -> Recorder {
         let url = format!("{}{path}", server());
-        let client = JsRealtimeClient::new(url.into(), Some(json(options).unchecked_into::<JsOptions>()))
-            .unwrap_or_else(|e| panic!("constructor threw: {}", error_message(&e)));
+        let client = JsRealtimeClient::new(
+            url.into(),
+            Some(json(options).unchecked_into::<JsOptions>()),
+        )
+        .unwrap_or_else(|e| panic!("constructor threw: {}", error_message(&e)));
         let log: Log = Rc::default();
         let mut listeners = Vec::new();
-        let builtin = ["open", "message", "close", "error", "transport", "reconnecting", "state"];
+        let builtin = [
+            "open",
+            "message",
+            "close",
+            "error",
+            "transport",
+            "reconnecting",
+            "state",
+        ];
         for name in builtin.iter().chain(named) {
             let log = log.clone();
             let event = name.to_string();
             let closure = Closure::<dyn Fn(JsValue, JsValue)>::new(move |a, b| {
-                log.borrow_mut().push(Recorded { name: event.clone(), a, b });
+                log.borrow_mut().push(Recorded {
+                    name: event.clone(),
+                    a,
+                    b,
+                });
             });
             let f: &Function = closure.as_ref().unchecked_ref();
             client
-                .on(JsValue::from_str(name), f.clone().unchecked_into::<JsListener>())
+                .on(
+                    JsValue::from_str(name),
+                    f.clone().unchecked_into::<JsListener>(),
+                )
                 .unwrap_or_else(|e| panic!("on({name}) threw: {}", error_message(&e)));
             listeners.push(closure);
         }
-        Recorder { client, log, _listeners: listeners }
+        Recorder {
+            client,
+            log,
+            _listeners: listeners,
+        }
     }
 
     /// Everything recorded so far named `name`.
     pub fn events(&self, name: &str) -> Vec<Recorded> {
-        self.log.borrow().iter().filter(|e| e.name == name).cloned().collect()
+        self.log
+            .borrow()
+            .iter()
+            .filter(|e| e.name == name)
+            .cloned()
+            .collect()
     }
 
     /// A readable dump of the log, for failure messages.
@@ -84,7 +111,11 @@ impl Recorder {
             .borrow()
             .iter()
             .map(|e| {
-                let a = if e.a.is_instance_of::<js_sys::Error>() { error_message(&e.a) } else { to_json(&e.a) };
+                let a = if e.a.is_instance_of::<js_sys::Error>() {
+                    error_message(&e.a)
+                } else {
+                    to_json(&e.a)
+                };
                 format!("  {} {} {}", e.name, a, to_json(&e.b))
             })
             .collect::<Vec<_>>()
@@ -96,7 +127,10 @@ impl Recorder {
         let start = js_sys::Date::now();
         while !done(self) {
             if js_sys::Date::now() - start > f64::from(timeout_ms) {
-                panic!("timed out after {timeout_ms} ms waiting for {what}; events:\n{}", self.dump());
+                panic!(
+                    "timed out after {timeout_ms} ms waiting for {what}; events:\n{}",
+                    self.dump()
+                );
             }
             gloo_timers::future::TimeoutFuture::new(10).await;
         }
@@ -104,13 +138,19 @@ impl Recorder {
 
     /// Waits for `open` and returns the transport it reported.
     pub async fn opened(&self) -> String {
-        self.wait("open", 15_000, |r| !r.events("open").is_empty()).await;
-        get(&self.events("open")[0].a, "transport").as_string().unwrap_or_default()
+        self.wait("open", 15_000, |r| !r.events("open").is_empty())
+            .await;
+        get(&self.events("open")[0].a, "transport")
+            .as_string()
+            .unwrap_or_default()
     }
 
     /// The `error` events' codes.
     pub fn error_codes(&self) -> Vec<String> {
-        self.events("error").iter().map(|e| get(&e.a, "code").as_string().unwrap_or_default()).collect()
+        self.events("error")
+            .iter()
+            .map(|e| get(&e.a, "code").as_string().unwrap_or_default())
+            .collect()
     }
 }
 
@@ -122,5 +162,7 @@ impl Drop for Recorder {
 
 /// The message of a thrown JS error.
 pub fn error_message(error: &JsValue) -> String {
-    get(error, "message").as_string().unwrap_or_else(|| to_json(error))
+    get(error, "message")
+        .as_string()
+        .unwrap_or_else(|| to_json(error))
 }

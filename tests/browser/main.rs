@@ -3,6 +3,7 @@
 //! time in `RT_SERVER`.
 #![cfg(target_arch = "wasm32")]
 
+mod faults;
 mod harness;
 mod options;
 mod raw;

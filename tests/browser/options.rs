@@ -12,7 +12,11 @@ fn construct(url: JsValue, options: JsValue) -> Result<JsRealtimeClient, JsValue
 }
 
 fn expect_error(url: JsValue, options: &str, needle: &str) {
-    let options = if options.is_empty() { JsValue::UNDEFINED } else { json(options) };
+    let options = if options.is_empty() {
+        JsValue::UNDEFINED
+    } else {
+        json(options)
+    };
     match construct(url, options.clone()) {
         Ok(client) => {
             client.close(None, None);
@@ -21,8 +25,14 @@ fn expect_error(url: JsValue, options: &str, needle: &str) {
         Err(error) => {
             assert!(error.is_instance_of::<js_sys::Error>(), "threw a non-Error");
             let message = error_message(&error);
-            assert!(message.contains(needle), "{message:?} does not mention {needle:?}");
-            assert_eq!(get(&error, "code").as_string().as_deref(), Some("invalid_argument"));
+            assert!(
+                message.contains(needle),
+                "{message:?} does not mention {needle:?}"
+            );
+            assert_eq!(
+                get(&error, "code").as_string().as_deref(),
+                Some("invalid_argument")
+            );
         }
     }
 }
@@ -41,9 +51,15 @@ fn bad_urls_are_named() {
 fn bad_options_are_named() {
     let url = || JsValue::from_str(&format!("{}/rt", server()));
     let cases = [
-        (r#"{"transport":["websocket"]}"#, "unknown option \"transport\""),
+        (
+            r#"{"transport":["websocket"]}"#,
+            "unknown option \"transport\"",
+        ),
         (r#"{"transports":"websocket"}"#, "options.transports"),
-        (r#"{"transports":["websocket","smoke-signals"]}"#, "smoke-signals"),
+        (
+            r#"{"transports":["websocket","smoke-signals"]}"#,
+            "smoke-signals",
+        ),
         (r#"{"transports":[]}"#, "at least one"),
         (r#"{"transports":[1]}"#, "options.transports"),
         (r#"{"protocol":"http"}"#, "options.protocol"),
@@ -54,11 +70,23 @@ fn bad_options_are_named() {
         (r#"{"connectTimeoutMs":0}"#, "options.connectTimeoutMs"),
         (r#"{"pollIntervalMs":1.5}"#, "options.pollIntervalMs"),
         (r#"{"longPollTimeoutMs":1e12}"#, "options.longPollTimeoutMs"),
-        (r#"{"heartbeatTimeoutMs":null}"#, "options.heartbeatTimeoutMs"),
+        (
+            r#"{"heartbeatTimeoutMs":null}"#,
+            "options.heartbeatTimeoutMs",
+        ),
         (r#"{"reconnect":"yes"}"#, "options.reconnect"),
-        (r#"{"reconnect":{"initialDelay":5}}"#, "unknown option \"initialDelay\""),
-        (r#"{"reconnect":{"initialDelayMs":1000,"maxDelayMs":10}}"#, "maxDelayMs"),
-        (r#"{"reconnect":{"maxAttempts":-1}}"#, "options.reconnect.maxAttempts"),
+        (
+            r#"{"reconnect":{"initialDelay":5}}"#,
+            "unknown option \"initialDelay\"",
+        ),
+        (
+            r#"{"reconnect":{"initialDelayMs":1000,"maxDelayMs":10}}"#,
+            "maxDelayMs",
+        ),
+        (
+            r#"{"reconnect":{"maxAttempts":-1}}"#,
+            "options.reconnect.maxAttempts",
+        ),
         (r#"{"upgrade":"no"}"#, "options.upgrade"),
         (r#"{"withCredentials":1}"#, "options.withCredentials"),
         (r#"{"autoConnect":"false"}"#, "options.autoConnect"),
@@ -85,10 +113,19 @@ fn good_options_are_accepted() {
         ),
     )
     .unwrap_or_else(|e| panic!("rejected: {}", error_message(&e)));
-    assert_eq!(client.state().unchecked_into::<JsValue>().as_string().as_deref(), Some("closed"));
+    assert_eq!(
+        client
+            .state()
+            .unchecked_into::<JsValue>()
+            .as_string()
+            .as_deref(),
+        Some("closed")
+    );
     assert!(client.transport().unchecked_into::<JsValue>().is_null());
     // With autoConnect off the client is closed until connect(), and send says so.
-    let err = client.send(JsValue::from_str("x").unchecked_into()).expect_err("send on a closed client");
+    let err = client
+        .send(JsValue::from_str("x").unchecked_into())
+        .expect_err("send on a closed client");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("closed"));
 }
 
@@ -99,13 +136,31 @@ fn send_rejects_unsupported_types_and_full_queues() {
         json(r#"{"transports":["websocket"],"maxQueuedMessages":2,"connectTimeoutMs":100000}"#),
     )
     .unwrap_or_else(|e| panic!("rejected: {}", error_message(&e)));
-    let err = client.send(JsValue::from(12).unchecked_into()).expect_err("a number is not sendable");
-    assert!(error_message(&err).contains("send: expected a string"), "{}", error_message(&err));
-    let err = client.emit(JsValue::from(1), JsValue::NULL.unchecked_into()).expect_err("numeric event name");
-    assert!(error_message(&err).contains("event name"), "{}", error_message(&err));
-    client.send(JsValue::from_str("a").unchecked_into()).expect("first fits");
-    client.send(JsValue::from_str("b").unchecked_into()).expect("second fits");
-    let err = client.send(JsValue::from_str("c").unchecked_into()).expect_err("third overflows");
+    let err = client
+        .send(JsValue::from(12).unchecked_into())
+        .expect_err("a number is not sendable");
+    assert!(
+        error_message(&err).contains("send: expected a string"),
+        "{}",
+        error_message(&err)
+    );
+    let err = client
+        .emit(JsValue::from(1), JsValue::NULL.unchecked_into())
+        .expect_err("numeric event name");
+    assert!(
+        error_message(&err).contains("event name"),
+        "{}",
+        error_message(&err)
+    );
+    client
+        .send(JsValue::from_str("a").unchecked_into())
+        .expect("first fits");
+    client
+        .send(JsValue::from_str("b").unchecked_into())
+        .expect("second fits");
+    let err = client
+        .send(JsValue::from_str("c").unchecked_into())
+        .expect_err("third overflows");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("queue_full"));
     client.close(None, None);
 }
