@@ -35,6 +35,7 @@ let lastSentFile = null;
 let joinedRoom = null;
 let joinedSession = null;
 let faultsInUse = "";
+let burstCount = 0;
 
 // ---- small DOM helpers ------------------------------------------------------------------------
 
@@ -55,6 +56,14 @@ function log(kind, text) {
   const list = $("log");
   list.prepend(item);
   while (list.children.length > MAX_LOG) list.lastChild.remove();
+}
+
+/** The connection's story in the connection card: transport changes and reconnections. */
+function history(kind, text) {
+  const time = new Date().toLocaleTimeString([], { hour12: false });
+  const list = $("history");
+  list.prepend(el("li", { dataset: { kind } }, el("time", {}, time), " ", text));
+  while (list.children.length > 6) list.lastChild.remove();
 }
 
 const preview = (text, max = 120) => (text.length > max ? `${text.slice(0, max)}… (${text.length} chars)` : text);
@@ -169,12 +178,19 @@ function connect(faults = "") {
   client.on("transport", ({ from, to, reason }) => {
     const text = `${from ?? "none"} → ${to}: ${reason}`;
     log("transport", text);
+    history("transport", text);
     $("last-change").textContent = text;
     render();
   });
-  client.on("reconnecting", ({ attempt, delayMs, transport }) =>
-    log("reconnecting", `attempt ${attempt} in ${delayMs} ms, starting with ${transport}`));
-  client.on("error", (error) => log("error", `${error.code}: ${error.message}`));
+  client.on("reconnecting", ({ attempt, delayMs, transport }) => {
+    const text = `reconnecting: attempt ${attempt} in ${delayMs} ms, starting with ${transport}`;
+    log("reconnecting", text);
+    history("reconnecting", text);
+  });
+  client.on("error", (error) => {
+    log("error", `${error.code}: ${error.message}`);
+    history("error", `${error.code}: ${error.message}`);
+  });
   client.on("close", ({ code, reason, wasClean }) => {
     log("close", `code ${code}${reason ? ` (${reason})` : ""}${wasClean ? "" : ", not clean"}`);
     render();
@@ -188,11 +204,10 @@ function connect(faults = "") {
     }
   });
   client.on("echo", (value, info) => log("event", `#${info.seq} echo via ${info.transport}: ${json(value)}`));
-  let burstSeen = 0;
   client.on("burst", (value, info) => {
-    burstSeen += 1;
-    // One line per hundred keeps the log readable; the stats show the rest.
-    if (value.n === 1 || value.n % 100 === 0 || burstSeen % 100 === 0) log("event", `#${info.seq} burst n=${value.n} via ${info.transport}`);
+    // Big bursts log every hundredth event, to keep the log readable; the stats count them all.
+    const n = value.n;
+    if (burstCount <= 100 || n === 1 || n % 100 === 0 || n === burstCount) log("event", `#${info.seq} burst n=${n} via ${info.transport}`);
   });
   client.on("chat", (value, info) => {
     const from = typeof value?.from === "string" ? value.from : "?";
@@ -211,6 +226,8 @@ function disconnect() {
   old.close();
   old.free(); // releases the wasm side at once instead of at garbage collection
   joinedSession = null;
+  $("history").replaceChildren();
+  $("last-change").textContent = "–";
   render();
 }
 
@@ -321,6 +338,7 @@ $("emit-echo").addEventListener("click", () => {
 
 $("burst").addEventListener("click", () => {
   const count = Number($("burst-count").value) || 100;
+  burstCount = count;
   if (attempt("emit", (c) => c.emit("burst", { count, size: 16 }))) log("sent", `emit burst × ${count}`);
 });
 
@@ -368,6 +386,7 @@ $("arm-faults").addEventListener("click", async () => {
 });
 
 $("clear-log").addEventListener("click", () => $("log").replaceChildren());
+$("lifecycle-only").addEventListener("change", (event) => $("log").classList.toggle("lifecycle-only", event.target.checked));
 
 setInterval(renderStats, 500);
 render();
