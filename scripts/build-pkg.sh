@@ -83,6 +83,13 @@ for f in pkg/realtime_wasm.js pkg/realtime_wasm.d.ts pkg/realtime_wasm_bg.wasm p
     exit 1
   }
 done
+# One package for plain pages and bundlers (exports, module, sideEffects), declarations without
+# `any`: scripts/finish-pkg.mjs.
+if command -v node >/dev/null; then
+  node scripts/finish-pkg.mjs pkg || exit 1
+else
+  say "WARNING: no node, so pkg/package.json keeps wasm-pack's fields (no exports map)"
+fi
 wasm_raw=$(wc -c <pkg/realtime_wasm_bg.wasm)
 js_raw=$(wc -c <pkg/realtime_wasm.js)
 wasm_gz=$(gzip -9 -c pkg/realtime_wasm_bg.wasm | wc -c)

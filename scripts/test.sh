@@ -10,8 +10,10 @@
 #     browser tests read it at COMPILE time with option_env!("RT_SERVER")), then runs
 #     `wasm-pack test --headless --chrome` and `--firefox` (the server is killed on exit)
 #  5. the release package: scripts/build-pkg.sh (prints its gzip -9 size)
+#  6. end-to-end, on that package: scripts/e2e.sh (package.json and declarations + tsc --strict,
+#     the Vite example built and loaded, the demo page driven in headless Chromium)
 # Every phase runs even when an earlier one failed; the exit status is non-zero if any failed.
-# Logs: target/test-logs/. The last line counts the tests of steps 3-4: `N passed, M failed`.
+# Logs: target/test-logs/. The last line counts the tests of steps 3, 4 and 6: `N passed, M failed`.
 #
 # Environment: RT_BROWSERS="chrome firefox" (default), WASM_BINDGEN_TEST_TIMEOUT (seconds per
 # browser test binary, default 300), RT_BROWSER_TEST_TIMEOUT (seconds per browser run, default
@@ -190,6 +192,16 @@ stop_server
 # ---- release package -------------------------------------------------------------------------
 if [ "$pkg" = 1 ]; then
   phase release-pkg bash scripts/build-pkg.sh
+fi
+
+# ---- end-to-end: scripts/e2e.sh (its own server, npm installs skipped when up to date) ----------
+if [ "$pkg" = 1 ]; then
+  if [[ "${PHASES[-1]}" == ok*release-pkg ]]; then
+    phase e2e bash scripts/e2e.sh
+    counted_logs+=("$LOG_DIR/e2e.log")
+  else
+    echo "[test] e2e skipped: the release package did not build"
+  fi
 fi
 
 # ---- summary ---------------------------------------------------------------------------------
