@@ -1,9 +1,15 @@
-//! The JavaScript surface: `new RealtimeClient(url, options)` and its methods. Rust code uses
-//! [`RealtimeClient`](crate::RealtimeClient) instead; this module is public so the browser tests
-//! can drive exactly what JavaScript sees.
+//! The JavaScript surface, exported by the npm package as the class `RealtimeClient`:
+//! `new RealtimeClient(url, options)` and its methods, getters and events. Rust code uses
+//! [`RealtimeClient`] instead; this module is public so the browser tests can drive exactly what
+//! JavaScript sees.
 //!
 //! Everything crossing the boundary is checked here, so a wrong type or value becomes a JS `Error`
 //! naming it, never a panic (a panic in wasm kills every client on the page).
+//!
+//! The TypeScript declarations are written here too: the types of the options, events and
+//! listener arguments (a `typescript_custom_section`), and the typed `on`/`off` overloads, which
+//! merge into the generated class declaration. `scripts/finish-pkg.mjs` then replaces the `any`
+//! wasm-bindgen writes for the raw wasm exports with `unknown`, so the package declares no `any`.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};

@@ -2,36 +2,141 @@
 //!
 //! One realtime client for every way a browser can get pushes from a server: WebSocket,
 //! EventSource, XHR streaming, hidden-iframe streaming, long polling and short polling. It picks
-//! the best transport that works, falls back when one is blocked, reconnects with jittered backoff
-//! and, with the session protocol, delivers every message exactly once and in order in both
-//! directions.
+//! the best transport that works, falls back when one is blocked, reconnects with jittered backoff,
+//! moves back up when a better transport works again and, with the session protocol
+//! (`docs/PROTOCOL.md`), delivers every message exactly once and in order in both directions.
 //!
-//! From JavaScript, use the npm package (`new RealtimeClient(url, options)`); from Rust:
+//! The crate runs in the browser (`wasm32-unknown-unknown`). JavaScript uses it as the npm package
+//! `realtime-wasm` (`new RealtimeClient(url, options)`, see the [`js`] module); Rust front ends use
+//! [`RealtimeClient`] directly.
+//!
+//! # Example: a chat room in a Rust front end
 //!
 //! ```no_run
-//! use realtime_wasm::{ClientEvent, Data, Options, RealtimeClient, TransportKind};
+//! use std::cell::RefCell;
+//! use std::rc::Rc;
 //!
-//! # fn main() -> Result<(), realtime_wasm::Error> {
-//! let options = Options {
-//!     transports: vec![TransportKind::WebSocket, TransportKind::EventSource, TransportKind::LongPolling],
-//!     ..Options::default()
+//! use js_sys::{Object, Reflect};
+//! use realtime_wasm::{
+//!     ClientEvent, ClientState, Data, Error, ErrorCode, Options, RealtimeClient, ReconnectOptions,
+//!     Subscription, TransportKind,
 //! };
-//! let client = RealtimeClient::new("https://example.com/rt", options)?;
-//! let _subscription = client.subscribe(|event| match event {
-//!     ClientEvent::Open { transport } => web_sys_log(&format!("open over {transport}")),
-//!     ClientEvent::Message { data: Data::Text(text), info } => {
-//!         web_sys_log(&format!("#{:?} {}", info.seq, String::from(text)))
+//! use wasm_bindgen::JsValue;
+//!
+//! /// A chat room: the connection, its listener, and what the page shows.
+//! pub struct Room {
+//!     client: RealtimeClient,
+//!     _events: Subscription,
+//!     lines: Rc<RefCell<Vec<String>>>,
+//!     name: String,
+//! }
+//!
+//! impl Room {
+//!     /// Connects to `url` (a realtime-server's `/rt`) and joins `room`.
+//!     pub fn join(url: &str, room: &str, name: &str, ticket: &str) -> Result<Room, Error> {
+//!         let options = Options {
+//!             // Proxies that break WebSockets get EventSource; buffering ones get long polling.
+//!             transports: vec![
+//!                 TransportKind::WebSocket,
+//!                 TransportKind::EventSource,
+//!                 TransportKind::LongPolling,
+//!             ],
+//!             query: vec![("ticket".into(), ticket.into())],
+//!             reconnect: Some(ReconnectOptions { max_attempts: Some(30), ..ReconnectOptions::default() }),
+//!             ..Options::default()
+//!         };
+//!         let client = RealtimeClient::new(url, options)?;
+//!         let lines = Rc::new(RefCell::new(Vec::new()));
+//!         let shown = Rc::clone(&lines);
+//!         // Listeners must not hold a borrow the page needs; this one only appends lines.
+//!         let events = client.subscribe(move |event| {
+//!             let line = match event {
+//!                 ClientEvent::Open { transport } => format!("connected over {transport}"),
+//!                 ClientEvent::Transport { from, to, reason } => {
+//!                     format!("moved from {from:?} to {to}: {reason}")
+//!                 }
+//!                 ClientEvent::Reconnecting { attempt, delay_ms, .. } => {
+//!                     format!("reconnecting (attempt {attempt}) in {delay_ms} ms")
+//!                 }
+//!                 // Named events: everyone in the room gets `chat` with `{ from, text }`.
+//!                 ClientEvent::Named { event, value, info } if event == "chat" => {
+//!                     let field = |key: &str| {
+//!                         Reflect::get(value, &key.into()).ok().and_then(|v| v.as_string())
+//!                     };
+//!                     format!(
+//!                         "#{} {}: {}",
+//!                         info.seq.unwrap_or_default(),
+//!                         field("from").unwrap_or_default(),
+//!                         field("text").unwrap_or_default()
+//!                     )
+//!                 }
+//!                 ClientEvent::Message { data: Data::Binary(bytes), .. } => {
+//!                     format!("a file of {} bytes", bytes.length())
+//!                 }
+//!                 // A gap means the server's replay window overflowed: say so, never hide it.
+//!                 ClientEvent::Error(error) if error.code() == ErrorCode::Gap => {
+//!                     format!("some messages were lost: {error}")
+//!                 }
+//!                 ClientEvent::Close { reason, .. } => format!("disconnected: {reason}"),
+//!                 _ => return,
+//!             };
+//!             shown.borrow_mut().push(line);
+//!         });
+//!         // Queued until a transport opens; delivered exactly once, in order, even across a
+//!         // reconnect or a change of transport.
+//!         client.emit("join", &JsValue::from_str(room))?;
+//!         Ok(Room { client, _events: events, lines, name: name.to_owned() })
 //!     }
-//!     ClientEvent::Error(error) => web_sys_log(&format!("{}: {error}", error.code().as_str())),
-//!     _ => {}
-//! });
-//! client.send_text(&"hello".into())?; // queued until open, delivered exactly once
-//! # Ok(()) }
-//! # fn web_sys_log(_: &str) {}
+//!
+//!     /// Says `text` to the room.
+//!     pub fn say(&self, room: &str, text: &str) -> Result<(), Error> {
+//!         let data = Object::new();
+//!         Reflect::set(&data, &"from".into(), &self.name.as_str().into()).ok();
+//!         Reflect::set(&data, &"text".into(), &text.into()).ok();
+//!         let message = Object::new();
+//!         Reflect::set(&message, &"room".into(), &room.into()).ok();
+//!         Reflect::set(&message, &"event".into(), &"chat".into()).ok();
+//!         Reflect::set(&message, &"data".into(), &data).ok();
+//!         match self.client.emit("publish", &message) {
+//!             // Offline for long: the outbox is full. Tell the user instead of dropping it.
+//!             Err(error) if error.code() == ErrorCode::QueueFull => {
+//!                 self.lines.borrow_mut().push("not sent: still offline".into());
+//!                 Ok(())
+//!             }
+//!             other => other,
+//!         }
+//!     }
+//!
+//!     /// Sends a file's bytes; they arrive as bytes on every transport.
+//!     pub fn share(&self, bytes: &[u8]) -> Result<(), Error> {
+//!         self.client.send_binary(bytes)
+//!     }
+//!
+//!     /// What the status bar shows.
+//!     pub fn status(&self) -> String {
+//!         match (self.client.state(), self.client.transport()) {
+//!             (ClientState::Open, Some(transport)) => format!("online ({transport})"),
+//!             (state, _) => state.name().to_owned(),
+//!         }
+//!     }
+//!
+//!     /// The lines to show, oldest first.
+//!     pub fn lines(&self) -> Vec<String> {
+//!         self.lines.borrow().clone()
+//!     }
+//! }
 //! ```
 //!
-//! Keep the client (and the subscription) alive as long as you want the connection: dropping the
-//! client closes it; dropping the subscription removes the listener.
+//! Keep the client and its [`Subscription`] alive as long as you want the connection: dropping the
+//! client closes it, dropping the subscription removes the listener. [`RealtimeClient::close`]
+//! stops for good; [`RealtimeClient::connect`] starts again.
+//!
+//! # Modules
+//!
+//! - [`RealtimeClient`], [`Options`], [`ClientEvent`], [`Error`]: the client.
+//! - [`js`]: the `#[wasm_bindgen]` surface the npm package exports.
+//! - [`session`], [`sse`], [`backoff`]: the pure parts (sequence numbers and acks, the WHATWG
+//!   event-stream parser, reconnect delays), usable and tested natively.
 
 #![deny(missing_docs, missing_debug_implementations)]
 
