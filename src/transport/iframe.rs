@@ -6,7 +6,10 @@
 //! whose `origin` is the server's are accepted. Raw protocol: the seeds' style, where the scripts
 //! call `parent[NAME](data)` on a global function this transport installs and removes.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use gloo_timers::callback::Timeout;
 
 use gloo_events::EventListener;
 use js_sys::{JsString, Reflect};
@@ -18,6 +21,9 @@ use super::{Closed, Ctx, Frame, Sink, TransportEvent};
 use crate::error::{Error, ErrorCode};
 use crate::web::page;
 use crate::web::xhr::js_error;
+
+/// How long the frame must stay quiet after its `load` before its end is reported.
+const END_GRACE_MS: u32 = 500;
 
 /// The global function a raw iframe's scripts call.
 type RawCallback = Closure<dyn FnMut(JsValue)>;
@@ -33,6 +39,46 @@ pub(crate) struct IframeTransport {
     window: web_sys::Window,
     listeners: Vec<EventListener>,
     callback: Option<(String, RawCallback)>,
+    end: Rc<EndWatch>,
+}
+
+/// Reports the end of the frame's document only once its last messages have arrived.
+///
+/// The frame's `postMessage`s and its `load` event reach the page by different paths (with site
+/// isolation, from another process), so the last messages may arrive after `load`. The end is
+/// reported once the frame has loaded and nothing arrived for [`END_GRACE_MS`].
+struct EndWatch {
+    sink: Sink,
+    loaded: Cell<bool>,
+    timer: RefCell<Option<Timeout>>,
+}
+
+impl core::fmt::Debug for EndWatch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EndWatch")
+            .field("loaded", &self.loaded.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EndWatch {
+    /// Something arrived, or the document loaded: (re)starts the quiet period once loaded.
+    fn activity(self: &Rc<Self>) {
+        if !self.loaded.get() {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        let timer = Timeout::new(END_GRACE_MS, move || {
+            if let Some(watch) = weak.upgrade() {
+                (watch.sink)(TransportEvent::Closed(Closed::new(
+                    "iframe stream ended",
+                    None,
+                )));
+            }
+        });
+        let old = self.timer.borrow_mut().replace(timer);
+        drop(old);
+    }
 }
 
 impl IframeTransport {
@@ -53,6 +99,11 @@ impl IframeTransport {
         let _ = frame.set_attribute("tabindex", "-1");
         let _ = frame.style().set_property("display", "none");
 
+        let end = Rc::new(EndWatch {
+            sink: sink.clone(),
+            loaded: Cell::new(false),
+            timer: RefCell::new(None),
+        });
         let mut url = (ctx.url)();
         let mut listeners = Vec::new();
         let mut callback = None;
@@ -62,6 +113,7 @@ impl IframeTransport {
                 format!("__realtimeWasmIframe{}", n.get())
             });
             let on_data = sink.clone();
+            let watch = end.clone();
             let opened = Cell::new(false);
             let closure = Closure::<dyn FnMut(JsValue)>::new(move |data: JsValue| {
                 if !opened.replace(true) {
@@ -74,6 +126,7 @@ impl IframeTransport {
                     }
                 };
                 on_data(TransportEvent::Frame(Frame::text(data)));
+                watch.activity();
             });
             Reflect::set(&window, &JsValue::from_str(&name), closure.as_ref())
                 .map_err(|e| js_error("iframe callback", &e))?;
@@ -83,6 +136,7 @@ impl IframeTransport {
             callback = Some((name, closure));
         } else {
             let on_message = sink.clone();
+            let watch = end.clone();
             let own = frame.clone();
             let server_origin = ctx.server_origin.clone();
             listeners.push(EventListener::new(&window, "message", move |event| {
@@ -101,15 +155,15 @@ impl IframeTransport {
                 }
                 if let Ok(data) = event.data().dyn_into::<JsString>() {
                     on_message(TransportEvent::Frame(Frame::text(data)));
+                    watch.activity();
                 }
             }));
         }
         // The document finishing means the stream ended (or an error page loaded instead).
+        let watch = end.clone();
         listeners.push(EventListener::new(&frame, "load", move |_| {
-            sink(TransportEvent::Closed(Closed::new(
-                "iframe stream ended",
-                None,
-            )));
+            watch.loaded.set(true);
+            watch.activity();
         }));
         frame.set_src(&url);
         let parent = document
@@ -125,6 +179,7 @@ impl IframeTransport {
             window,
             listeners,
             callback,
+            end,
         })
     }
 }
@@ -132,6 +187,7 @@ impl IframeTransport {
 impl Drop for IframeTransport {
     fn drop(&mut self) {
         self.listeners.clear();
+        self.end.timer.borrow_mut().take();
         // Stop the load before removing the frame, so the browser drops the connection now.
         self.frame.set_src("about:blank");
         self.frame.remove();

@@ -190,10 +190,13 @@ async fn burst_survives_drops(transport: &str) {
         "burst not exactly once in order over {transport}"
     );
     let reconnects = get(&r.client.stats(), "reconnects").as_f64().unwrap_or(0.0);
-    assert!(
-        reconnects >= 10.0,
-        "{transport}: only {reconnects} reconnects, the drops did not happen"
-    );
+    // Every poll is a connection of its own: there a drop cuts an answer short, not a connection.
+    if !transport.ends_with("polling") {
+        assert!(
+            reconnects >= 10.0,
+            "{transport}: only {reconnects} reconnects, the drops did not happen"
+        );
+    }
     assert!(!r.error_codes().iter().any(|c| c == "gap"), "{}", r.dump());
     web_sys::console::log_1(
         &format!("[drops] {transport} burst: 1000 delivered, {reconnects} reconnects").into(),
@@ -229,10 +232,12 @@ async fn sends_survive_drops(transport: &str) {
         "over {transport}"
     );
     let reconnects = get(&r.client.stats(), "reconnects").as_f64().unwrap_or(0.0);
-    assert!(
-        reconnects >= 5.0,
-        "{transport}: only {reconnects} reconnects"
-    );
+    if !transport.ends_with("polling") {
+        assert!(
+            reconnects >= 5.0,
+            "{transport}: only {reconnects} reconnects"
+        );
+    }
     web_sys::console::log_1(
         &format!("[drops] {transport} sends: 300 echoed, {reconnects} reconnects").into(),
     );
