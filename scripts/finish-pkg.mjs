@@ -40,7 +40,7 @@ const finished = {
   description: pkg.description,
   license: pkg.license,
   repository: pkg.repository,
-  homepage: pkg.repository?.url ? `${pkg.repository.url.replace(/\.git$/, "")}#readme` : undefined,
+  homepage: pkg.homepage ?? (pkg.repository?.url ? `${pkg.repository.url.replace(/\.git$/, "")}#readme` : undefined),
   bugs: pkg.repository?.url ? { url: `${pkg.repository.url.replace(/\.git$/, "")}/issues` } : undefined,
   keywords: pkg.keywords,
   type: "module",
