@@ -59,7 +59,7 @@ impl TransportKind {
             .find(|kind| kind.name() == name)
             .ok_or_else(|| {
                 Error::invalid(format!(
-                    "options.transports: unknown transport {name:?} (expected one of websocket, \
+                    "options.transports: unknown transport \"{name}\" (expected one of websocket, \
                  eventsource, streaming, iframe, longpolling, polling)"
                 ))
             })

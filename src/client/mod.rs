@@ -296,7 +296,7 @@ impl RealtimeClient {
             Ok(json) if json.is_string() => json,
             _ => {
                 return Err(Error::invalid(format!(
-                    "emit({event:?}): the value cannot be serialised to JSON"
+                    "emit(\"{event}\"): the value cannot be serialised to JSON"
                 )))
             }
         };
@@ -771,11 +771,11 @@ fn parse_url(url: &str) -> Result<Endpoint, Error> {
         Some(base) => web_sys::Url::new_with_base(url, &base),
         None => web_sys::Url::new(url),
     }
-    .map_err(|_| Error::invalid(format!("url: {url:?} is not a valid URL")))?;
+    .map_err(|_| Error::invalid(format!("url: \"{url}\" is not a valid URL")))?;
     let protocol = parsed.protocol();
     if protocol != "http:" && protocol != "https:" {
         return Err(Error::invalid(format!(
-            "url: {url:?} must be an http: or https: URL (got {protocol}; WebSocket URLs are derived from it)"
+            "url: \"{url}\" must be an http: or https: URL (got {protocol}; WebSocket URLs are derived from it)"
         )));
     }
     parsed.set_hash("");
