@@ -141,6 +141,8 @@ struct State {
     ack_pending: Option<u64>,
     /// Failed attempts in a row, for backoff.
     failures: u32,
+    /// The longest `Retry-After` (ms) heard in the current round of attempts.
+    retry_floor_ms: u32,
     /// Whether the connection was ever open since `connect()` (a later open is a reconnect).
     was_open: bool,
     /// Why the next open happens, when it is planned rather than a reconnect.
@@ -197,6 +199,7 @@ impl RealtimeClient {
                 outbox: Outbox::new(capacity),
                 ack_pending: None,
                 failures: 0,
+                retry_floor_ms: 0,
                 was_open: false,
                 reopen: Reopen::Reconnect,
                 last_rx_ms: 0.0,
@@ -429,6 +432,7 @@ impl Inner {
                         inner.attempt_failed(
                             attempt,
                             format!("{kind} did not open within {timeout_ms} ms"),
+                            None,
                         );
                     }
                 });
@@ -438,7 +442,7 @@ impl Inner {
                     state.connect_timer = Some(timer);
                 }
             }
-            Err(error) => self.attempt_failed(attempt, error.message().to_owned()),
+            Err(error) => self.attempt_failed(attempt, error.message().to_owned(), None),
         }
     }
 
@@ -594,12 +598,14 @@ impl Inner {
     }
 
     /// The current attempt failed before opening: fall back, or retry from the top after a delay.
-    fn attempt_failed(&self, attempt: u64, reason: String) {
+    fn attempt_failed(&self, attempt: u64, reason: String, retry_after_ms: Option<u32>) {
         let (from, next) = {
             let mut state = self.state.borrow_mut();
             if state.attempt != attempt || state.opened || state.phase == ClientState::Closed {
                 return;
             }
+            // The longest `Retry-After` of this round of attempts holds back the next round.
+            state.retry_floor_ms = state.retry_floor_ms.max(retry_after_ms.unwrap_or(0));
             let from = self.options.transports[state.index];
             let next = self.options.transports.get(state.index + 1).copied();
             if next.is_some() {
@@ -624,7 +630,8 @@ impl Inner {
             ErrorCode::ConnectFailed,
             format!("no transport could connect (last: {from}: {reason})"),
         );
-        self.schedule_retry(0, &reason);
+        let floor = core::mem::take(&mut self.state.borrow_mut().retry_floor_ms);
+        self.schedule_retry(0, &reason, Some(floor));
     }
 
     /// An attempt's transport ended.
@@ -637,7 +644,7 @@ impl Inner {
             state.opened
         };
         if !was_opened {
-            return self.attempt_failed(attempt, closed.reason);
+            return self.attempt_failed(attempt, closed.reason, closed.retry_after_ms);
         }
         let kind = self.transport_kind();
         // A transport that keeps dropping before it delivers anything (a proxy that accepts and
@@ -674,7 +681,7 @@ impl Inner {
             });
         }
         let index = self.state.borrow().index;
-        self.schedule_retry(index, &closed.reason);
+        self.schedule_retry(index, &closed.reason, closed.retry_after_ms);
     }
 
     /// Drops the current transport and everything tied to it, outside any borrow.
@@ -698,7 +705,8 @@ impl Inner {
     }
 
     /// Waits (backoff) and tries again from transport `index`; gives up when attempts run out.
-    fn schedule_retry(&self, index: usize, reason: &str) {
+    /// `retry_after_ms`: the server's `Retry-After`, a floor under the backoff delay.
+    fn schedule_retry(&self, index: usize, reason: &str, retry_after_ms: Option<u32>) {
         let Some(backoff) = self.backoff else {
             return self.stop(1006, reason, false);
         };
@@ -714,6 +722,7 @@ impl Inner {
                 false,
             );
         };
+        let delay_ms = delay_ms.max(retry_after_ms.unwrap_or(0));
         let attempt = {
             let mut state = self.state.borrow_mut();
             state.index = index;

@@ -173,7 +173,7 @@ impl Inner {
         });
         match upload {
             Ok(upload) => self.state.borrow_mut().upload = Some(upload),
-            Err(error) => self.upload_failed(attempt, error.message()),
+            Err(error) => self.upload_failed(attempt, &Closed::new(error.message(), None)),
         }
     }
 
@@ -188,18 +188,19 @@ impl Inner {
                 self.finish_switch_if_idle();
                 self.flush();
             }
-            Err(closed) => {
-                // A 4xx carrying an `x` frame says why (unknown session, bad token).
-                self.upload_failed(attempt, &closed.reason);
-            }
+            Err(closed) => self.upload_failed(attempt, &closed),
         }
     }
 
-    pub(super) fn upload_failed(&self, attempt: u64, reason: &str) {
-        self.error(ErrorCode::Http, format!("upstream POST failed: {reason}"));
+    pub(super) fn upload_failed(&self, attempt: u64, closed: &Closed) {
+        self.error(
+            ErrorCode::Http,
+            format!("upstream POST failed: {}", closed.reason),
+        );
         self.state.borrow_mut().outbox.rewind();
         let weak = self.me.clone();
-        let timer = Timeout::new(UPLOAD_RETRY_MS, move || {
+        let delay = UPLOAD_RETRY_MS.max(closed.retry_after_ms.unwrap_or(0));
+        let timer = Timeout::new(delay, move || {
             if let Some(inner) = weak.upgrade() {
                 inner.state.borrow_mut().upload_retry = None;
                 inner.flush();
@@ -246,13 +247,13 @@ impl Inner {
                         let _ = inner.state.borrow_mut().outbox.ack(c);
                         inner.flush();
                     }
-                    Err(closed) => inner.upload_failed(attempt, &closed.reason),
+                    Err(closed) => inner.upload_failed(attempt, &closed),
                 }
             }
         });
         match upload {
             Ok(upload) => self.state.borrow_mut().upload = Some(upload),
-            Err(error) => self.upload_failed(attempt, error.message()),
+            Err(error) => self.upload_failed(attempt, &Closed::new(error.message(), None)),
         }
     }
 }

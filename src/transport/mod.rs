@@ -56,13 +56,34 @@ pub(crate) struct Closed {
     pub reason: String,
     /// The HTTP status or WebSocket close code, when there was one.
     pub code: Option<u16>,
+    /// How long the server asked the client to wait (`Retry-After`), in milliseconds.
+    pub retry_after_ms: Option<u32>,
 }
 
 impl Closed {
+    /// A failed HTTP answer: its status, and its `Retry-After` (seconds; an HTTP date is ignored).
+    pub(crate) fn http(what: &str, xhr: &web_sys::XmlHttpRequest, status: u16) -> Closed {
+        let retry_after_ms = xhr
+            .get_response_header("Retry-After")
+            .ok()
+            .flatten()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .map(|seconds| seconds.saturating_mul(1000));
+        let mut reason = String::from(what);
+        reason.push_str(" answered HTTP ");
+        reason.push_str(&status.to_string());
+        Closed {
+            reason,
+            code: Some(status),
+            retry_after_ms,
+        }
+    }
+
     pub(crate) fn new(reason: impl Into<String>, code: Option<u16>) -> Closed {
         Closed {
             reason: reason.into(),
             code,
+            retry_after_ms: None,
         }
     }
 }

@@ -89,9 +89,11 @@ fn poll(state: &Rc<RefCell<Loop>>) -> Result<(), Error> {
     };
     let xhr = Xhr::send(&request, move |xhr, event| match event {
         XhrEvent::Headers | XhrEvent::Progress => {}
+        XhrEvent::Done(status) if (200..300).contains(&status) => {
+            answered(&weak, status, response_text(xhr));
+        }
         XhrEvent::Done(status) => {
-            let body = response_text(xhr);
-            answered(&weak, status, body);
+            failed(&weak, Closed::http("poll", xhr, status), response_text(xhr));
         }
         XhrEvent::Failed => finish(&weak, Closed::new("poll request failed", None)),
     })?;
@@ -116,12 +118,6 @@ fn poll(state: &Rc<RefCell<Loop>>) -> Result<(), Error> {
 /// A poll was answered with `status` and `body`.
 fn answered(weak: &Weak<RefCell<Loop>>, status: u16, body: js_sys::JsString) {
     let Some(state) = weak.upgrade() else { return };
-    if !(200..300).contains(&status) {
-        return finish(
-            weak,
-            Closed::new(format!("poll answered HTTP {status}"), Some(status)),
-        );
-    }
     // Take what is needed and release the borrow before calling the sink: the client may drop
     // this transport, or read its state, from inside the call.
     let (sink, first, raw) = {
@@ -163,6 +159,21 @@ fn answered(weak: &Weak<RefCell<Loop>>, status: u16, body: js_sys::JsString) {
             state.borrow_mut().timer = Some(timer);
         }
     }
+}
+
+/// A poll failed with an HTTP status. The session protocol's refusals carry an `x` frame in the
+/// body (unknown session, bad token), which the client must see to start over.
+fn failed(weak: &Weak<RefCell<Loop>>, closed: Closed, body: js_sys::JsString) {
+    let Some(state) = weak.upgrade() else { return };
+    let (sink, raw) = {
+        let s = state.borrow();
+        (s.sink.clone(), s.ctx.raw)
+    };
+    let is_frame = body.length() > 0 && body.char_code_at(0) == f64::from(b'{');
+    if !raw && is_frame {
+        sink(TransportEvent::Frame(Frame::text(body)));
+    }
+    finish(weak, closed);
 }
 
 /// The loop ends: release the request and timer, then report.

@@ -49,10 +49,7 @@ impl StreamingTransport {
                     let status = xhr.status().unwrap_or(0);
                     if !(200..300).contains(&status) {
                         failed = true;
-                        return sink(TransportEvent::Closed(Closed::new(
-                            format!("stream answered HTTP {status}"),
-                            Some(status),
-                        )));
+                        return sink(TransportEvent::Closed(Closed::http("stream", xhr, status)));
                     }
                     let event_stream = xhr
                         .get_response_header("Content-Type")

@@ -32,10 +32,7 @@ impl Uploader {
             let result = match event {
                 XhrEvent::Headers | XhrEvent::Progress => return,
                 XhrEvent::Done(status) if (200..300).contains(&status) => Ok(response_text(xhr)),
-                XhrEvent::Done(status) => Err(Closed::new(
-                    format!("send answered HTTP {status}"),
-                    Some(status),
-                )),
+                XhrEvent::Done(status) => Err(Closed::http("send", xhr, status)),
                 XhrEvent::Failed => Err(Closed::new("send request failed", None)),
             };
             if let Some(on_done) = on_done.take() {

@@ -164,3 +164,48 @@ fn send_rejects_unsupported_types_and_full_queues() {
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("queue_full"));
     client.close(None, None);
 }
+
+/// Every call after `close()` either works or throws an `Error` saying the client is closed; a
+/// second `close()` emits nothing; `connect()` brings the same client back.
+#[wasm_bindgen_test]
+async fn calls_after_close_are_reported_and_connect_revives() {
+    use crate::harness::Recorder;
+    let r = Recorder::new("/rt", r#"{"transports":["websocket"]}"#, &["echo"]);
+    r.opened().await;
+    r.client.close(Some(4001), Some("bye".into()));
+    r.client.close(None, None);
+    assert_eq!(
+        r.events("close").len(),
+        1,
+        "a second close() emitted again:\n{}",
+        r.dump()
+    );
+    assert_eq!(get(&r.events("close")[0].a, "code").as_f64(), Some(4001.0));
+    let err = r
+        .client
+        .send(JsValue::from_str("x").unchecked_into())
+        .expect_err("send after close");
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("closed"));
+    let err = r
+        .client
+        .emit("echo".into(), JsValue::from(1).unchecked_into())
+        .expect_err("emit after close");
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("closed"));
+    assert!(r.client.transport().unchecked_into::<JsValue>().is_null());
+    let stats = r.client.stats();
+    assert!(get(&stats, "messagesIn").as_f64().is_some());
+    // The same client connects again and works.
+    r.client.connect();
+    r.client
+        .send(JsValue::from_str("again").unchecked_into())
+        .expect("send after connect()");
+    r.wait("the echo after reconnecting", 10_000, |r| {
+        !r.events("message").is_empty()
+    })
+    .await;
+    assert_eq!(
+        r.events("message")[0].a.as_string().as_deref(),
+        Some("again")
+    );
+    assert_eq!(r.events("open").len(), 2, "{}", r.dump());
+}
