@@ -6,8 +6,9 @@
 #     skipped while its node_modules matches its committed package-lock.json
 #  2. `npm pack` of pkg/, unpacked into examples/vite/node_modules/realtime-wasm: the Vite example
 #     gets exactly what a registry install would give it
-#  3. starts `realtime-server --addr 127.0.0.1:0 --test-hooks` serving www/ and pkg/ (unless
-#     RT_SERVER already names a running one), waits for its `listening on http://...` line
+#  3. starts `realtime-server --addr 127.0.0.1:0 --test-hooks` serving www/ and pkg/, waits for its
+#     `listening on http://...` line (RT_E2E_SERVER=http://HOST:PORT uses a running one instead,
+#     e.g. the demo's: it must serve this pkg/ and run with --test-hooks)
 #  4. node --test tests/e2e: package.json and declarations (no `any`, tsc --strict on a usage file),
 #     the Vite example (tsc + vite build + dev server, loaded in headless Chromium), the demo page
 #     driven in headless Chromium over every transport, with faults, and screenshots checked
@@ -79,7 +80,8 @@ stop_server() {
 trap stop_server EXIT
 trap 'stop_server; exit 130' INT TERM
 
-if [ -z "${RT_SERVER:-}" ]; then
+# Not RT_SERVER: scripts/test.sh exports that for the browser tests, and that server is gone.
+if [ -z "${RT_E2E_SERVER:-}" ]; then
   # The debug build scripts/test.sh already made for the browser tests: no extra compile there.
   cargo build -q -p realtime-server || die "cargo build -p realtime-server failed"
   bin="${CARGO_TARGET_DIR:-$ROOT/target}/debug/realtime-server"
@@ -101,7 +103,8 @@ if [ -z "${RT_SERVER:-}" ]; then
   export RT_SERVER="${url%/}"
   say "realtime-server (pid $SERVER_PID) at $RT_SERVER; log: target/e2e/server.log"
 else
-  say "using the running server RT_SERVER=$RT_SERVER"
+  export RT_SERVER="${RT_E2E_SERVER%/}"
+  say "using the running server RT_E2E_SERVER=$RT_SERVER"
 fi
 
 # ---- 4. the tests ------------------------------------------------------------------------------------
