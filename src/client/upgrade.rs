@@ -63,6 +63,11 @@ impl Upgrade {
         }
     }
 
+    /// Whether `id` is the probe in flight.
+    fn is_probe(&self, id: u64) -> bool {
+        self.probe.as_ref().is_some_and(|p| p.id == id)
+    }
+
     /// Whether upstream is paused for a switch.
     pub(super) fn is_switching(&self) -> bool {
         self.switching.is_some()
@@ -168,7 +173,7 @@ impl Inner {
     fn probe_failed(&self, id: u64) {
         let probe = {
             let mut state = self.state.borrow_mut();
-            if !state.upgrade.probe.as_ref().is_some_and(|p| p.id == id) {
+            if !state.upgrade.is_probe(id) {
                 return;
             }
             state.upgrade.failures = state.upgrade.failures.saturating_add(1);
@@ -181,7 +186,7 @@ impl Inner {
     fn probe_succeeded(&self, id: u64) {
         let probe = {
             let mut state = self.state.borrow_mut();
-            if !state.upgrade.probe.as_ref().is_some_and(|p| p.id == id) {
+            if !state.upgrade.is_probe(id) {
                 return;
             }
             let probe = state.upgrade.probe.take();

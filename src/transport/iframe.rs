@@ -82,7 +82,7 @@ impl EndWatch {
 }
 
 impl IframeTransport {
-    pub(crate) fn open(ctx: &Ctx, sink: Sink) -> Result<Self, Error> {
+    pub(crate) fn open(ctx: &Ctx, sink: &Sink) -> Result<Self, Error> {
         let unavailable = || {
             Error::new(
                 ErrorCode::TransportFailed,

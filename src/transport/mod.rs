@@ -158,7 +158,7 @@ impl Transport {
             TransportKind::Streaming => {
                 Transport::Streaming(streaming::StreamingTransport::open(&ctx, sink)?)
             }
-            TransportKind::Iframe => Transport::Iframe(iframe::IframeTransport::open(&ctx, sink)?),
+            TransportKind::Iframe => Transport::Iframe(iframe::IframeTransport::open(&ctx, &sink)?),
             TransportKind::LongPolling => Transport::Polling(polling::PollingTransport::open(
                 ctx,
                 sink,
