@@ -63,6 +63,11 @@ if [ "$RT_WASM_ROUTE" = debian ]; then
   }
 fi
 
+wo_version="$(wasm-opt --version 2>/dev/null | sed -n 's/.*version \([0-9]*\).*/\1/p')"
+if [ -n "$wo_version" ] && [ "$wo_version" -lt 116 ]; then
+  say "WARNING: wasm-opt $wo_version is too old for what rustc emits (binaryen 108 fails to parse it); run scripts/setup.sh for npm's binaryen"
+fi
+
 say "route: $RT_WASM_ROUTE; panic: $panic_mode; wasm-opt: $(command -v wasm-opt || echo none) ($(wasm-opt --version 2>/dev/null || true))"
 say "wasm-pack build --release --target web --mode $mode . ${cargo_args[*]}"
 start=$SECONDS
