@@ -128,7 +128,7 @@ failed="$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$OUT/results.tap" | tail -n 1)"
 todo="$(sed -n 's/^# todo \([0-9]*\)$/\1/p' "$OUT/results.tap" | tail -n 1)"
 passed="${passed:-0}" failed="${failed:-0}" todo="${todo:-0}"
 if [ "$status" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
-say "screenshots: target/e2e/demo-desktop.png, target/e2e/demo-phone.png; $((SECONDS - start)) s"
+say "$((SECONDS - start)) s; screenshots, TAP results and the server log in target/e2e/"
 if [ "$status" = 0 ]; then verdict=ok; else verdict=FAILED; fi
 echo "e2e test result: $verdict. $passed passed; $failed failed; $todo todo"
 exit "$status"
