@@ -21,6 +21,7 @@ impl Uploader {
         with_credentials: bool,
         on_done: impl FnOnce(Result<JsString, Closed>) + 'static,
     ) -> Result<Uploader, Error> {
+        let on_done: Box<dyn FnOnce(Result<JsString, Closed>)> = Box::new(on_done);
         let mut on_done = Some(on_done);
         let request = XhrRequest {
             method: "POST",

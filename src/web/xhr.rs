@@ -28,6 +28,9 @@ pub(crate) struct Xhr {
     listeners: Vec<EventListener>,
 }
 
+/// The callback of a request in flight.
+type OnEvent = Box<dyn FnMut(&XmlHttpRequest, XhrEvent)>;
+
 /// What to send.
 #[derive(Debug)]
 pub(crate) struct XhrRequest<'a> {
@@ -41,8 +44,14 @@ impl Xhr {
     /// Starts `request`; `on_event` gets the request and each event until the request ends.
     pub(crate) fn send(
         request: &XhrRequest<'_>,
-        mut on_event: impl FnMut(&XmlHttpRequest, XhrEvent) + 'static,
+        on_event: impl FnMut(&XmlHttpRequest, XhrEvent) + 'static,
     ) -> Result<Xhr, Error> {
+        // One copy of the machinery for every caller: generic code is duplicated per callback
+        // type, and every byte of wasm is downloaded by every user.
+        Xhr::send_boxed(request, Box::new(on_event))
+    }
+
+    fn send_boxed(request: &XhrRequest<'_>, mut on_event: OnEvent) -> Result<Xhr, Error> {
         let xhr = XmlHttpRequest::new().map_err(|e| js_error("XMLHttpRequest", &e))?;
         xhr.open(request.method, request.url)
             .map_err(|e| js_error(request.url, &e))?;
