@@ -233,8 +233,16 @@ impl Inner {
                     ErrorCode::Protocol
                 };
                 self.error(code, format!("the server ended the session: {reason}"));
-                if self.is_current(attempt) {
+                if !self.is_current(attempt) {
+                    return;
+                }
+                if lost {
+                    // The old session is gone: start a new one at once.
                     self.start_attempt();
+                } else {
+                    // Even a new session was refused: back off rather than spin.
+                    let index = self.state.borrow().index;
+                    self.schedule_retry(index, &reason, None);
                 }
             }
             _ => {} // Unknown frame types are ignored, so servers can add them.
