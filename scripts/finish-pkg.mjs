@@ -90,7 +90,43 @@ if (typeof renamed === "string") {
   console.log(`[finish-pkg] ${renamed.count} import names shortened (${before - after} B less before gzip)`);
 }
 
+// ---- the glue without its comments -------------------------------------------------------------
+// The JSDoc in realtime_wasm.js repeats what realtime_wasm.d.ts says (editors read the .d.ts, for
+// JavaScript too), and wasm-bindgen's own `//` notes are for its developers: plain pages would
+// download both. Only whole-line comments go; `/* @ts-self-types */` (a single-line `/*`) stays.
+const glue = readFileSync(jsPath, "utf8");
+const stripped = stripComments(glue);
+if (stripped === null) {
+  console.log("[finish-pkg] glue comments kept: a multi-line template literal makes line-based stripping unsafe");
+} else if (stripped !== glue) {
+  writeFileSync(jsPath, stripped);
+  console.log(`[finish-pkg] glue comments removed (${glue.length - stripped.length} B)`);
+}
+
 console.log(`[finish-pkg] ${pkgPath}: exports, module, sideEffects, files; declarations without any`);
+
+/** `js` without its whole-line `/** ... *\/` blocks and `//` lines, or null if that is unsafe. */
+function stripComments(js) {
+  const lines = js.split("\n");
+  const out = [];
+  let inBlock = false;
+  for (const line of lines) {
+    const text = line.trim();
+    if (inBlock) {
+      if (text.endsWith("*/")) inBlock = false;
+      continue;
+    }
+    if (text.startsWith("/**")) {
+      inBlock = !text.endsWith("*/");
+      continue;
+    }
+    if (text.startsWith("//")) continue;
+    // A backtick count that is odd means a template literal spans lines: stop, change nothing.
+    if ((line.match(/`/g)?.length ?? 0) % 2 === 1) return null;
+    out.push(line);
+  }
+  return out.join("\n").replace(/\n{3,}/g, "\n\n");
+}
 
 /** Returns `{ wasm, js, count }` with the imports renamed, or a string saying why not. */
 function minifyImports(wasm, js) {
