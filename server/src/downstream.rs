@@ -15,6 +15,7 @@ use crate::frame::{ClientFrame, Frame};
 use crate::hub::Hub;
 use crate::refusal::Refusal;
 use crate::session::{Attachment, Batch, ProbeClaim, Session};
+use crate::tamper::{Carrier, Step, Tamper, Tampered};
 
 /// Most messages written in one batch.
 const BATCH_MESSAGES: usize = 256;
@@ -67,6 +68,21 @@ pub trait Downstream: Send {
 
     /// Ends the connection.
     fn end(self, ending: Ending) -> impl Future<Output = ()> + Send;
+
+    /// What the transport can carry besides frames, for the test hooks' hostile faults.
+    fn carrier(&self) -> Carrier {
+        Carrier::WEBSOCKET
+    }
+
+    /// Test hooks: writes a tampered piece (see [`crate::tamper`]) as the transport writes a
+    /// frame. Only asked for what [`Downstream::carrier`] allows; the default writes nothing.
+    fn write_tampered(
+        &mut self,
+        tampered: &Tampered<'_>,
+    ) -> impl Future<Output = Result<(), Gone>> + Send {
+        let _ = tampered;
+        async { Ok(()) }
+    }
 }
 
 /// A connection attached to its session, with what the loop needs to serve it.
@@ -188,6 +204,7 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut cursor = link.after;
     let mut delivered = 0u64;
+    let mut tamper = Tamper::new(&link.faults, conn.carrier());
     if write(conn, &link.faults, &[link.open_frame()])
         .await
         .is_err()
@@ -207,11 +224,11 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
         let batch = session.read(cursor, limit, BATCH_BYTES);
         if !batch.is_empty() {
             cursor = batch.cursor;
-            if write(conn, &link.faults, &batch_frames(&batch))
-                .await
-                .is_err()
-            {
-                return Ending::Gone;
+            match write_batch(conn, &link.faults, tamper.as_mut(), batch_frames(&batch)).await {
+                Err(Gone) => return Ending::Gone,
+                // `cut-mid-event`: the response ends in the middle of a frame.
+                Ok(Written::Cut) => return Ending::Dropped,
+                Ok(Written::Whole) => {}
             }
             delivered += batch.messages.len() as u64;
             if link.faults.drop_every.is_some_and(|n| delivered >= n) {
@@ -263,6 +280,39 @@ pub fn batch_frames(batch: &Batch) -> Vec<Frame<'_>> {
     gap.into_iter()
         .chain(batch.messages.iter().map(|m| Frame::Message(m)))
         .collect()
+}
+
+/// How a batch went out.
+enum Written {
+    Whole,
+    /// Cut short by `cut-mid-event`: the connection must end.
+    Cut,
+}
+
+/// Writes a batch, tampered with if the test hooks' hostile faults ask for it.
+async fn write_batch<D: Downstream>(
+    conn: &mut D,
+    faults: &Faults,
+    tamper: Option<&mut Tamper>,
+    frames: Vec<Frame<'_>>,
+) -> Result<Written, Gone> {
+    let Some(tamper) = tamper else {
+        write(conn, faults, &frames).await?;
+        return Ok(Written::Whole);
+    };
+    faults.delay().await;
+    for step in tamper.apply(frames) {
+        match step {
+            Step::Frames(frames) => conn.write(&frames).await?,
+            Step::Tampered(tampered) => {
+                conn.write_tampered(&tampered).await?;
+                if matches!(tampered, Tampered::Cut(_)) {
+                    return Ok(Written::Cut);
+                }
+            }
+        }
+    }
+    Ok(Written::Whole)
 }
 
 async fn write<D: Downstream>(

@@ -5,19 +5,27 @@
 //! request carries its own faults. To lift them while a client runs, a request may also carry
 //! `fault_until=EPOCH_MS` (the faults apply only while the server clock is before it) and/or
 //! `fault_key=KEY` (the faults apply until `POST /rt/_hooks/lift?key=KEY`, and again after
-//! `POST /rt/_hooks/arm?key=KEY`).
+//! `POST /rt/_hooks/arm?key=KEY`). `fault_on=ENDPOINTS` (say `send` or `poll,send`) keeps them to
+//! requests for those endpoints.
+//!
+//! Besides refusing, hanging, dropping and delaying, some faults are hostile: they write what a
+//! broken server or proxy would (a page of HTML, frames that are not JSON, numbers that jump),
+//! for the client to survive. Those that tamper with frames act once per connection (see
+//! [`crate::tamper`]).
 
 use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Query};
+use axum::http::header::{self, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::clock::Timestamp;
+use crate::refusal::Refusal;
 use crate::AppState;
 
 /// The faults one request asked for.
@@ -43,7 +51,77 @@ pub struct Faults {
     pub http_error: Option<StatusCode>,
     /// `latency=MS`: every downstream write waits this long first.
     pub latency: Option<Duration>,
+    /// `retry-after=SECS`: the `Retry-After` of `http-error` answers (default: 1 for 429 and 503,
+    /// none for other codes).
+    pub retry_after: Option<u64>,
+    /// `html-200`: `/sse`, `/iframe`, `/poll` and `/send` answer `200` with an HTML error page, as
+    /// a captive portal or a misconfigured proxy does.
+    pub html_200: bool,
+    /// `unknown-session`: a request carrying `sid` is refused as if the session did not exist
+    /// (code `unknown_session`, in its endpoint's style); the session itself is untouched.
+    pub unknown_session: bool,
+    /// `garbage-frame`: a frame that is not JSON, once per connection (see [`crate::tamper`]).
+    pub garbage_frame: bool,
+    /// `bad-frame[=KIND]`: a JSON frame that breaks the protocol, once per connection.
+    pub bad_frame: Option<BadFrame>,
+    /// `seq-repeat`: the connection's first message is written again after its second.
+    pub seq_repeat: bool,
+    /// `seq-skip`: the connection's second message is left out (its `s` is skipped).
+    pub seq_skip: bool,
+    /// `bad-utf8`: the connection's second message carries an invalid UTF-8 byte in its text.
+    pub bad_utf8: bool,
+    /// `cut-mid-event`: the response ends in the middle of the connection's second message.
+    pub cut_mid_event: bool,
 }
+
+/// What `bad-frame=KIND` writes (see [`BadFrame::frame`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadFrame {
+    /// `no-t` (the default): `{"s":S,"d":"bad-frame"}`, no type.
+    NoType,
+    /// `no-s`: `{"t":"m","d":"bad-frame"}`, a message without a sequence number.
+    NoSeq,
+    /// `bad-s`: `{"t":"m","s":"S","d":"bad-frame"}`, the sequence number as a string.
+    BadSeq,
+    /// `bad-b64`: `{"t":"m","s":S,"b":"not base64!"}`, a binary message that does not decode.
+    BadBase64,
+    /// `not-object`: `"bad-frame"`, valid JSON that is not an object.
+    NotObject,
+}
+
+impl BadFrame {
+    fn parse(kind: Option<&str>) -> Result<BadFrame, String> {
+        Ok(match kind {
+            None | Some("no-t") => BadFrame::NoType,
+            Some("no-s") => BadFrame::NoSeq,
+            Some("bad-s") => BadFrame::BadSeq,
+            Some("bad-b64") => BadFrame::BadBase64,
+            Some("not-object") => BadFrame::NotObject,
+            Some(other) => {
+                return Err(format!(
+                    "bad-frame={other}: the kinds are no-t, no-s, bad-s, bad-b64 and not-object"
+                ))
+            }
+        })
+    }
+
+    /// The frame's JSON, standing in for the message numbered `seq` (so a client that took it
+    /// for a message would then drop the real one as a repeat).
+    pub fn frame(self, seq: u64) -> String {
+        match self {
+            BadFrame::NoType => format!(r#"{{"s":{seq},"d":"bad-frame"}}"#),
+            BadFrame::NoSeq => r#"{"t":"m","d":"bad-frame"}"#.to_owned(),
+            BadFrame::BadSeq => format!(r#"{{"t":"m","s":"{seq}","d":"bad-frame"}}"#),
+            BadFrame::BadBase64 => format!(r#"{{"t":"m","s":{seq},"b":"not base64!"}}"#),
+            BadFrame::NotObject => r#""bad-frame""#.to_owned(),
+        }
+    }
+}
+
+/// The HTML page `html-200` answers with.
+pub const HTML_PAGE: &str = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n\
+    <body><h1>Bad Gateway</h1><p>The proxy server received an invalid response from an upstream \
+    server.</p></body></html>\n";
 
 impl Faults {
     /// Parses a comma-separated list such as `ws-refuse,latency=200`.
@@ -80,21 +158,73 @@ impl Faults {
                     }
                 }
                 ("latency", _) => faults.latency = Some(Duration::from_millis(number()?)),
+                ("retry-after", _) => faults.retry_after = Some(number()?),
+                ("html-200", None) => faults.html_200 = true,
+                ("unknown-session", None) => faults.unknown_session = true,
+                ("garbage-frame", None) => faults.garbage_frame = true,
+                ("bad-frame", kind) => faults.bad_frame = Some(BadFrame::parse(kind)?),
+                ("seq-repeat", None) => faults.seq_repeat = true,
+                ("seq-skip", None) => faults.seq_skip = true,
+                ("bad-utf8", None) => faults.bad_utf8 = true,
+                ("cut-mid-event", None) => faults.cut_mid_event = true,
                 _ => return Err(format!("unknown fault {item:?}")),
             }
         }
         Ok(faults)
     }
 
-    /// The `http-error` answer, for the HTTP transports to return before doing anything else.
+    /// The `http-error` answer (with `Retry-After` for 429 and 503, or as `retry-after` says),
+    /// else the `html-200` page: for the HTTP transports to return before doing anything else.
     pub fn http_refusal(&self) -> Option<Response> {
-        self.http_error.map(|code| {
-            (
+        if let Some(code) = self.http_error {
+            let mut response = (
                 code,
                 format!("fault injected: http-error={}\n", code.as_u16()),
             )
-                .into_response()
+                .into_response();
+            let busy = matches!(
+                code,
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+            );
+            let retry_after = self.retry_after.or(busy.then_some(1));
+            if let Some(seconds) = retry_after {
+                let headers = response.headers_mut();
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                // A cross-origin page reads only the safelisted response headers unless told.
+                headers.insert(
+                    header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                    HeaderValue::from_static("Retry-After"),
+                );
+            }
+            return Some(response);
+        }
+        self.html_200.then(|| {
+            let content_type = (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            (StatusCode::OK, [content_type], HTML_PAGE).into_response()
         })
+    }
+
+    /// `unknown-session`: refuses a request naming a session (`sid`) as if it did not exist.
+    pub fn session_check(&self, sid: Option<&str>) -> Result<(), Refusal> {
+        if self.unknown_session && sid.is_some_and(|sid| !sid.is_empty()) {
+            Err(Refusal::UnknownSession)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether any fault that tampers with the frames of a connection is set (see
+    /// [`crate::tamper`]).
+    pub fn tampers(&self) -> bool {
+        self.garbage_frame
+            || self.bad_frame.is_some()
+            || self.seq_repeat
+            || self.seq_skip
+            || self.bad_utf8
+            || self.cut_mid_event
     }
 
     /// Sleeps for `latency`, if set; called before every downstream write.
@@ -142,6 +272,26 @@ struct FaultQuery {
     fault: Option<String>,
     fault_until: Option<u64>,
     fault_key: Option<String>,
+    fault_on: Option<String>,
+}
+
+/// The endpoints `fault_on` may name.
+const ENDPOINTS: [&str; 5] = ["ws", "sse", "iframe", "poll", "send"];
+
+/// Whether `fault_on=LIST` (comma-separated endpoint names) lets the faults apply to a request
+/// for `path`; an unknown name is an error.
+fn applies_to(list: &str, path: &str) -> Result<bool, String> {
+    let endpoint = path.rsplit('/').next().unwrap_or_default();
+    let mut applies = false;
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if !ENDPOINTS.contains(&name) {
+            return Err(format!(
+                "fault_on: unknown endpoint {name:?} (ws, sse, iframe, poll, send)"
+            ));
+        }
+        applies |= name == endpoint;
+    }
+    Ok(applies)
 }
 
 impl FromRequestParts<AppState> for Faults {
@@ -164,13 +314,17 @@ impl FromRequestParts<AppState> for Faults {
             return Ok(Faults::default());
         };
         let faults = Faults::parse(&list).map_err(bad)?;
+        let elsewhere = match &query.fault_on {
+            Some(on) => !applies_to(on, parts.uri.path()).map_err(bad)?,
+            None => false,
+        };
         let expired = query
             .fault_until
             .is_some_and(|until| Timestamp::now().millis() >= until);
         let lifted = query
             .fault_key
             .is_some_and(|key| state.switches.is_lifted(&key));
-        Ok(if expired || lifted {
+        Ok(if expired || lifted || elsewhere {
             Faults::default()
         } else {
             faults
@@ -186,7 +340,8 @@ mod tests {
     fn parses_every_fault() {
         let faults = Faults::parse(
             "ws-refuse,ws-hang,ws-drop-open,sse-refuse,eventsource-refuse,stream-buffer,drop-every=3,\
-             http-error=502,latency=20",
+             http-error=502,latency=20,retry-after=4,html-200,unknown-session,garbage-frame,\
+             bad-frame=no-s,seq-repeat,seq-skip,bad-utf8,cut-mid-event",
         )
         .expect("valid list");
         assert_eq!(
@@ -201,7 +356,20 @@ mod tests {
                 drop_every: Some(3),
                 http_error: Some(StatusCode::BAD_GATEWAY),
                 latency: Some(Duration::from_millis(20)),
+                retry_after: Some(4),
+                html_200: true,
+                unknown_session: true,
+                garbage_frame: true,
+                bad_frame: Some(BadFrame::NoSeq),
+                seq_repeat: true,
+                seq_skip: true,
+                bad_utf8: true,
+                cut_mid_event: true,
             }
+        );
+        assert_eq!(
+            Faults::parse("bad-frame").map(|f| f.bad_frame),
+            Ok(Some(BadFrame::NoType))
         );
         assert_eq!(Faults::parse(""), Ok(Faults::default()));
     }
@@ -215,9 +383,39 @@ mod tests {
             "http-error=99",
             "latency=x",
             "ws-refuse=1",
+            "bad-frame=nope",
+            "seq-skip=2",
+            "retry-after",
         ] {
             assert!(Faults::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn fault_on_names_endpoints() {
+        assert_eq!(applies_to("send", "/rt/send"), Ok(true));
+        assert_eq!(applies_to("poll, send", "/rt/poll"), Ok(true));
+        assert_eq!(applies_to("send", "/rt/poll"), Ok(false));
+        assert!(applies_to("sse,nope", "/rt/sse").is_err());
+    }
+
+    #[test]
+    fn retry_after_on_busy_answers() {
+        let header = |list: &str| {
+            let response = Faults::parse(list)
+                .expect("valid")
+                .http_refusal()
+                .expect("an answer");
+            response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.to_str().unwrap_or_default().to_owned())
+        };
+        assert_eq!(header("http-error=429").as_deref(), Some("1"));
+        assert_eq!(header("http-error=503").as_deref(), Some("1"));
+        assert_eq!(header("http-error=500"), None);
+        assert_eq!(header("http-error=500,retry-after=3").as_deref(), Some("3"));
+        assert_eq!(header("html-200"), None);
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod refusal;
 pub mod routes;
 pub mod session;
 pub mod stream_downstream;
+pub mod tamper;
 
 use std::sync::Arc;
 

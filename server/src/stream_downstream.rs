@@ -5,6 +5,7 @@ use crate::chunk_sink::ChunkSink;
 use crate::downstream::{Downstream, Ending, Gone, Input};
 use crate::frame::{push_json_string, Frame};
 use crate::refusal::Refusal;
+use crate::tamper::{Carrier, Tampered};
 
 /// Size of the padding that opens every stream: old engines and proxies hold back the first
 /// kilobytes of a response, so we send them something to hold back.
@@ -64,6 +65,39 @@ impl StreamFormat {
         }
     }
 
+    /// Appends a tampered piece (test hooks, see [`crate::tamper`]): a payload where a frame's
+    /// JSON goes, or a frame cut in the middle of its JSON.
+    pub fn push_tampered(&self, out: &mut Vec<u8>, tampered: &Tampered<'_>) {
+        match (self, tampered) {
+            (StreamFormat::EventStream, Tampered::Payload(bytes)) => {
+                out.extend_from_slice(b"data: ");
+                out.extend_from_slice(bytes);
+                out.extend_from_slice(b"\n\n");
+            }
+            (StreamFormat::Iframe { origin }, Tampered::Payload(bytes)) => {
+                out.extend_from_slice(b"<script>parent.postMessage(");
+                push_script_bytes(out, bytes);
+                out.push(b',');
+                out.extend_from_slice(origin.as_bytes());
+                out.extend_from_slice(b")</script>\n");
+            }
+            (StreamFormat::EventStream, Tampered::Cut(frame)) => {
+                if let Some(seq) = frame.seq() {
+                    out.extend_from_slice(format!("id: {seq}\n").as_bytes());
+                }
+                out.extend_from_slice(b"data: ");
+                let json = frame.to_json();
+                out.extend_from_slice(&json.as_bytes()[..Tampered::cut_point(json.as_bytes())]);
+            }
+            (StreamFormat::Iframe { .. }, Tampered::Cut(frame)) => {
+                out.extend_from_slice(b"<script>parent.postMessage(");
+                let literal = script_string(&frame.to_json());
+                let literal = literal.as_bytes();
+                out.extend_from_slice(&literal[..Tampered::cut_point(literal)]);
+            }
+        }
+    }
+
     /// The end of the response.
     fn epilogue(&self) -> &'static [u8] {
         match self {
@@ -91,6 +125,18 @@ pub fn script_string(text: &str) -> String {
         }
     }
     out
+}
+
+/// `bytes` as a script-safe JS string literal, as [`script_string`] writes text, except that
+/// bytes that are not UTF-8 go in as they are (the `bad-utf8` fault: the browser decodes them).
+fn push_script_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    for chunk in bytes.utf8_chunks() {
+        let literal = script_string(chunk.valid());
+        out.extend_from_slice(&literal.as_bytes()[1..literal.len() - 1]);
+        out.extend_from_slice(chunk.invalid());
+    }
+    out.push(b'"');
 }
 
 /// A streaming HTTP response carrying frames.
@@ -121,20 +167,37 @@ impl StreamDownstream {
     }
 }
 
-impl Downstream for StreamDownstream {
-    async fn write(&mut self, frames: &[Frame<'_>]) -> Result<(), Gone> {
-        let mut chunk = String::new();
-        for frame in frames {
-            self.format.push(&mut chunk, frame);
-        }
+impl StreamDownstream {
+    /// Writes `chunk`, after the prelude if it is the first.
+    async fn send(&mut self, chunk: &[u8]) -> Result<(), Gone> {
         let mut bytes = if self.started {
             Vec::new()
         } else {
             self.format.prelude()
         };
         self.started = true;
-        bytes.extend_from_slice(chunk.as_bytes());
+        bytes.extend_from_slice(chunk);
         self.sink.write(bytes).await
+    }
+}
+
+impl Downstream for StreamDownstream {
+    async fn write(&mut self, frames: &[Frame<'_>]) -> Result<(), Gone> {
+        let mut chunk = String::new();
+        for frame in frames {
+            self.format.push(&mut chunk, frame);
+        }
+        self.send(chunk.as_bytes()).await
+    }
+
+    fn carrier(&self) -> Carrier {
+        Carrier::HTTP
+    }
+
+    async fn write_tampered(&mut self, tampered: &Tampered<'_>) -> Result<(), Gone> {
+        let mut chunk = Vec::new();
+        self.format.push_tampered(&mut chunk, tampered);
+        self.send(&chunk).await
     }
 
     async fn input(&mut self) -> Input {

@@ -42,7 +42,10 @@ pub async fn iframe(
         origin: script_string(origin),
     };
     let stream = StreamDownstream::new(sink, format, state.config.stream_budget);
-    match query.open(&state) {
+    let opened = faults
+        .session_check(query.sid.as_deref())
+        .and_then(|()| query.open(&state));
+    match opened {
         Ok(opened) => {
             let after = query.after.unwrap_or(0);
             let connection = connect(&state, opened, after, faults, query.is_probe());

@@ -143,7 +143,7 @@ pub const EMBEDDABLE: [(HeaderName, HeaderValue); 2] = [
 ];
 
 /// A JSON answer of the session protocol.
-pub fn json_response(status: StatusCode, body: String) -> Response {
+pub fn json_response(status: StatusCode, body: impl IntoResponse) -> Response {
     let content_type = (
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -11,6 +11,7 @@ use crate::downstream::{batch_frames, open_frame, Link};
 use crate::faults::Faults;
 use crate::frame::Frame;
 use crate::routes::{attach, json_response, SessionQuery};
+use crate::tamper::{self, Carrier, Tamper};
 use crate::AppState;
 
 /// Answers with a JSON array: the `o` frame, a gap frame if any, then every pending message
@@ -27,7 +28,10 @@ pub async fn poll(State(state): State<AppState>, faults: Faults, uri: Uri) -> Re
         Ok(query) => query,
         Err(refusal) => return refusal.into_response(),
     };
-    let opened = match query.open(&state) {
+    let opened = match faults
+        .session_check(query.sid.as_deref())
+        .and_then(|()| query.open(&state))
+    {
         Ok(opened) => opened,
         Err(refusal) => return refusal.into_response(),
     };
@@ -48,7 +52,7 @@ pub async fn poll(State(state): State<AppState>, faults: Faults, uri: Uri) -> Re
     json_response(StatusCode::OK, body)
 }
 
-async fn answer(link: &Link, wait: Option<Duration>) -> String {
+async fn answer(link: &Link, wait: Option<Duration>) -> Vec<u8> {
     let session = &link.session;
     let mut changes = session.subscribe();
     let deadline = wait.map(|wait| Instant::now() + wait);
@@ -66,7 +70,7 @@ async fn answer(link: &Link, wait: Option<Duration>) -> String {
         let batch = session.read(link.after, limit, usize::MAX);
         let Some(deadline) = deadline.filter(|_| batch.is_empty() && holds) else {
             let frames = std::iter::once(link.open_frame()).chain(batch_frames(&batch));
-            return json_array(frames);
+            return tampered_array(&link.faults, frames);
         };
         tokio::select! {
             changed = changes.changed() => {
@@ -76,6 +80,15 @@ async fn answer(link: &Link, wait: Option<Duration>) -> String {
             }
             () = tokio::time::sleep_until(deadline) => return "[]".into(),
         }
+    }
+}
+
+/// The answer's body; tampered with as the test hooks' hostile faults ask (see
+/// [`crate::tamper`]: a poll answer counts as a connection).
+fn tampered_array<'a>(faults: &Faults, frames: impl Iterator<Item = Frame<'a>>) -> Vec<u8> {
+    match Tamper::new(faults, Carrier::HTTP) {
+        Some(mut tamper) => tamper::json_array(&tamper.apply(frames.collect())),
+        None => json_array(frames).into_bytes(),
     }
 }
 

@@ -22,17 +22,18 @@ pub async fn send(
     if let Some(refusal) = faults.http_refusal() {
         return refusal;
     }
-    match receive(&state, &uri, &body) {
+    match receive(&state, &faults, &uri, &body) {
         Ok(ack) => json_response(StatusCode::OK, Frame::Ack(ack).to_json()),
         Err(refusal) => refusal.into_response(),
     }
 }
 
-fn receive(state: &AppState, uri: &Uri, body: &[u8]) -> Result<u64, Refusal> {
+fn receive(state: &AppState, faults: &Faults, uri: &Uri, body: &[u8]) -> Result<u64, Refusal> {
     let query = SessionQuery::from_uri(uri)?;
     if query.sid.as_deref().is_none_or(str::is_empty) {
         return Err(Refusal::Protocol("send needs sid and token".into()));
     }
+    faults.session_check(query.sid.as_deref())?;
     let session = query.open(state)?.session;
     let frames = ClientFrame::parse_batch(body)?;
     Ok(state.hub.receive(&session, frames))

@@ -41,8 +41,9 @@ pub async fn sse(
     let stream = StreamDownstream::new(sink, StreamFormat::EventStream, state.config.stream_budget);
     let opened = SessionQuery::from_uri(&uri).and_then(|query| {
         let after = query.after.unwrap_or(0).max(last_event_id(&headers));
-        query
-            .open(&state)
+        faults
+            .session_check(query.sid.as_deref())
+            .and_then(|()| query.open(&state))
             .map(|opened| (opened, after, query.is_probe()))
     });
     match opened {

@@ -15,6 +15,7 @@ use crate::frame::{ClientFrame, Frame};
 use crate::message::Body;
 use crate::refusal::Refusal;
 use crate::routes::{connect, SessionQuery};
+use crate::tamper::Tampered;
 use crate::AppState;
 
 /// Incoming messages are small protocol frames: a small read buffer per socket keeps thousands
@@ -57,7 +58,9 @@ pub async fn ws(
         return upgrade.on_upgrade(|socket| async move { drop(socket) });
     }
     let opened = SessionQuery::from_uri(&uri).and_then(|q| {
-        q.open(&state)
+        faults
+            .session_check(q.sid.as_deref())
+            .and_then(|()| q.open(&state))
             .map(|o| (o, q.after.unwrap_or(0), q.is_probe()))
     });
     upgrade.on_upgrade(move |socket| async move {
@@ -156,6 +159,18 @@ impl Downstream for WsDownstream {
 
     fn budget_spent(&self) -> bool {
         false
+    }
+
+    async fn write_tampered(&mut self, tampered: &Tampered<'_>) -> Result<(), Gone> {
+        // A WebSocket carries text payloads only (see `Carrier::WEBSOCKET`).
+        let Tampered::Payload(bytes) = tampered else {
+            return Ok(());
+        };
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Ok(());
+        };
+        let message = WsMessage::Text(text.into());
+        self.socket.send(message).await.map_err(|_| Gone)
     }
 
     async fn end(mut self, ending: Ending) {

@@ -4,6 +4,7 @@
 mod cli;
 mod faults;
 mod harness;
+mod hostile;
 mod iframe;
 mod origin;
 mod poll;
