@@ -26,6 +26,7 @@ const FAULTS = [
   ["latency", "every downstream write delayed by ms", 300],
 ];
 const MAX_LOG = 300;
+const MAX_FILE = 1_000_000; // under realtime-server's 1 MiB limit for one upstream WebSocket message
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -322,6 +323,10 @@ $("send-file").addEventListener("click", async () => {
   const file = $("file").files[0];
   if (!file) {
     log("error", "choose a file first");
+    return;
+  }
+  if (file.size > MAX_FILE) {
+    log("error", `${file.name} is ${file.size} bytes; realtime-server takes messages up to ${MAX_FILE} bytes`);
     return;
   }
   const bytes = new Uint8Array(await file.arrayBuffer());
