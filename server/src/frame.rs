@@ -101,13 +101,29 @@ fn push_message(out: &mut String, message: &Message) {
             out.push_str(&format!(r#"{{"t":"e","s":{s},"e":"#));
             push_json_string(out, name);
             out.push_str(r#","v":"#);
-            out.push_str(value);
+            push_escaping_replacement(out, value);
         }
     }
     out.push('}');
 }
 
-/// Appends `text` as a JSON string literal.
+/// Appends the JSON text `json` with every U+FFFD escaped (it can only occur inside strings).
+fn push_escaping_replacement(out: &mut String, json: &str) {
+    let mut rest = json;
+    while let Some(at) = rest.find(REPLACEMENT) {
+        out.push_str(&rest[..at]);
+        out.push_str("\\ufffd");
+        rest = &rest[at + REPLACEMENT.len_utf8()..];
+    }
+    out.push_str(rest);
+}
+
+/// U+FFFD, what a decoder puts in place of bytes that are not UTF-8. Frames never carry it raw
+/// (it is written `\ufffd`), so a client that finds one in a frame's text knows the bytes it
+/// received were damaged, whatever decoded them (an EventSource, an iframe document).
+const REPLACEMENT: char = '\u{FFFD}';
+
+/// Appends `text` as a JSON string literal (U+FFFD escaped, see [`REPLACEMENT`]).
 pub fn push_json_string(out: &mut String, text: &str) {
     out.reserve(text.len() + 2);
     out.push('"');
@@ -119,6 +135,7 @@ pub fn push_json_string(out: &mut String, text: &str) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            REPLACEMENT => out.push_str("\\ufffd"),
             c => out.push(c),
         }
     }
@@ -280,6 +297,29 @@ mod tests {
             let value: Value = serde_json::from_str(&frame.to_json()).expect("valid JSON");
             assert!(value["t"].is_string());
         }
+    }
+
+    #[test]
+    fn replacement_characters_are_escaped() {
+        let text = Message {
+            seq: 1,
+            body: Body::Text("a\u{FFFD}b".into()),
+        };
+        assert_eq!(
+            Frame::Message(&text).to_json(),
+            r#"{"t":"m","s":1,"d":"a\ufffdb"}"#
+        );
+        let event = Message {
+            seq: 2,
+            body: Body::event("e\u{FFFD}", &serde_json::json!({"k\u{FFFD}": ["\u{FFFD}"]})),
+        };
+        let json = Frame::Message(&event).to_json();
+        assert_eq!(
+            json,
+            r#"{"t":"e","s":2,"e":"e\ufffd","v":{"k\ufffd":["\ufffd"]}}"#
+        );
+        let value: Value = serde_json::from_str(&json).expect("valid JSON");
+        assert_eq!(value["v"]["k\u{FFFD}"][0], "\u{FFFD}");
     }
 
     #[test]
