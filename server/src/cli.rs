@@ -1,4 +1,4 @@
-//! Command-line parsing for the `realtime-server` binary (hand-rolled: five flags do not need a
+//! Command-line parsing for the `realtime-server` binary (hand-rolled: seven flags do not need a
 //! parser framework).
 
 use std::fmt;
@@ -10,6 +10,7 @@ use crate::origin_policy::OriginPolicy;
 /// The usage text printed by `--help` and after a bad flag.
 pub const USAGE: &str = "\
 usage: realtime-server [--addr HOST:PORT] [--static-dir DIR]... [--pkg-dir DIR] [--allow-origin ORIGIN]... [--test-hooks]
+                       [--max-connections N] [--max-connections-per-ip N]
 
   --addr HOST:PORT       where to listen (default 127.0.0.1:8080; port 0 picks a free one)
   --static-dir DIR       serve DIR at / (repeatable, tried in order; default www)
@@ -17,6 +18,10 @@ usage: realtime-server [--addr HOST:PORT] [--static-dir DIR]... [--pkg-dir DIR] 
   --allow-origin ORIGIN  allow ORIGIN (e.g. http://example.test:3000, or *) for CORS and WebSocket
                          upgrades (repeatable; default: loopback origins only)
   --test-hooks           honour the `fault` query parameter on /rt requests
+  --max-connections N    open connections at most; more get 503 with Retry-After (default 10000)
+  --max-connections-per-ip N
+                         open connections from one address (IPv6: its /64) at most; loopback
+                         clients are exempt (default 256)
   -h, --help             print this help";
 
 /// What the command line asked for.
@@ -77,6 +82,10 @@ impl Cli {
                 }
                 "--test-hooks" if inline.is_none() => config.test_hooks = true,
                 "--test-hooks" => return Err(CliError("--test-hooks takes no value".into())),
+                "--max-connections" => config.max_connections = count(&flag, &value()?)?,
+                "--max-connections-per-ip" => {
+                    config.max_connections_per_ip = count(&flag, &value()?)?;
+                }
                 other => return Err(CliError(format!("unknown argument {other:?}"))),
             }
         }
@@ -99,6 +108,16 @@ fn value_of(
     inline
         .or_else(|| rest.next())
         .ok_or_else(|| CliError(format!("{flag} needs a value")))
+}
+
+/// A positive count.
+fn count(flag: &str, value: &str) -> Result<usize, CliError> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(CliError(format!(
+            "{flag} {value:?}: expected a positive number"
+        ))),
+    }
 }
 
 /// Checks `HOST:PORT` early so a typo is reported as such, not as a failed bind.
@@ -146,6 +165,9 @@ mod tests {
             "--allow-origin",
             "https://example.test:8443",
             "--test-hooks",
+            "--max-connections=50",
+            "--max-connections-per-ip",
+            "5",
         ]) else {
             panic!("expected Run")
         };
@@ -160,10 +182,18 @@ mod tests {
             vec!["https://example.test:8443".to_string()]
         );
         assert!(config.test_hooks);
+        assert_eq!(
+            (config.max_connections, config.max_connections_per_ip),
+            (50, 5)
+        );
     }
 
     #[test]
     fn bad_flags_are_named() {
+        assert!(parse(&["--max-connections", "0"])
+            .unwrap_err()
+            .0
+            .contains("--max-connections"));
         assert!(parse(&["--nope"]).unwrap_err().0.contains("--nope"));
         assert!(parse(&["--addr"]).unwrap_err().0.contains("needs a value"));
         assert!(parse(&["--addr", "8080"])

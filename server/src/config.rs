@@ -32,6 +32,33 @@ pub struct Config {
     pub probe_lifetime: Duration,
     /// Period of the `/raw/` demo endpoints' ticks.
     pub raw_tick: Duration,
+    /// A connection must deliver a whole request head within this long (from its opening, or
+    /// from the end of the previous answer on a kept-alive connection), else it is closed: a
+    /// client sending nothing, or a partial request (slowloris), cannot hold a socket. Also bounds
+    /// how long a POST body may take to arrive (`408` after it).
+    pub header_read_timeout: Duration,
+    /// A connection whose client reads nothing for this long while the server has bytes to write
+    /// (a full socket buffer that does not drain at all) is cut off (reset).
+    pub stall_timeout: Duration,
+    /// Most open connections; more are answered `503` with `Retry-After`.
+    pub max_connections: usize,
+    /// Most open connections from one client address (an IPv6 client: its /64); more are
+    /// answered `503` with `Retry-After`. See [`Config::limit_loopback`].
+    pub max_connections_per_ip: usize,
+    /// Whether [`Config::max_connections_per_ip`] applies to loopback clients too. Off by default:
+    /// every local client (tests, benchmarks, a reverse proxy on the same host) shares one
+    /// loopback address, so a per-address cap would throttle all of them at once.
+    pub limit_loopback: bool,
+    /// Largest request body (`POST /rt/send`, `/raw/send`); a larger one is answered `413`.
+    pub max_post_body: usize,
+    /// Largest upstream WebSocket message on `/rt/ws`; a larger one closes the socket with `1009`.
+    pub max_ws_message: usize,
+    /// Bytes of downstream messages one session may hold (replay window plus waiting queue);
+    /// past it the oldest are dropped (the client gets a gap frame), as past the message count.
+    pub session_buffer_bytes: usize,
+    /// Most live sessions; a request that would create one more is answered `503` with
+    /// `Retry-After` (resuming existing sessions still works).
+    pub max_sessions: usize,
 }
 
 impl Default for Config {
@@ -48,6 +75,15 @@ impl Default for Config {
             max_long_poll: Duration::from_secs(60),
             probe_lifetime: Duration::from_secs(30),
             raw_tick: Duration::from_secs(1),
+            header_read_timeout: Duration::from_secs(30),
+            stall_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            max_connections_per_ip: 256,
+            limit_loopback: false,
+            max_post_body: 4 * 1024 * 1024,
+            max_ws_message: 1024 * 1024,
+            session_buffer_bytes: 8 * 1024 * 1024,
+            max_sessions: 100_000,
         }
     }
 }

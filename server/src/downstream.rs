@@ -33,6 +33,8 @@ pub enum Input {
     Frames(Vec<ClientFrame>),
     /// A frame that breaks the protocol; the connection answers `x` and ends.
     Malformed(Refusal),
+    /// A message larger than the server accepts; the connection ends (WebSocket: close `1009`).
+    TooBig,
     /// The client closed the connection.
     Gone,
 }
@@ -52,6 +54,8 @@ pub enum Ending {
     Gone,
     /// An upgrade probe reached its lifetime (or its byte budget).
     ProbeOver,
+    /// The client sent a message larger than the server accepts.
+    TooBig,
 }
 
 /// A transport's side of a streaming connection.
@@ -191,6 +195,7 @@ async fn serve_probe<D: Downstream>(conn: &mut D, probe: &Probe) -> Ending {
                 // A probe is not attached: upstream goes by the attached connection, and any
                 // answer (`a`) would break the probe's promise of heartbeats only.
                 Input::Frames(_) | Input::Malformed(_) => {}
+                Input::TooBig => return Ending::TooBig,
                 Input::Gone => return Ending::Gone,
             },
         }
@@ -268,6 +273,7 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
                     let _ = write(conn, &link.faults, &[Frame::Refused(&refusal)]).await;
                     return Ending::Refused;
                 }
+                Input::TooBig => return Ending::TooBig,
                 Input::Gone => return Ending::Gone,
             },
         }

@@ -23,6 +23,8 @@ pub struct Hub {
     table: Mutex<Table>,
     window: usize,
     idle: Duration,
+    session_bytes: usize,
+    max_sessions: usize,
 }
 
 #[derive(Debug)]
@@ -43,9 +45,23 @@ pub struct Opened {
 }
 
 impl Hub {
-    /// A hub whose sessions keep `window` unacknowledged messages and expire after `idle`.
+    /// A hub whose sessions keep `window` unacknowledged messages and expire after `idle`,
+    /// with no byte budget and no cap on sessions.
     pub fn new(window: usize, idle: Duration) -> Hub {
+        Hub::with_limits(window, idle, usize::MAX, usize::MAX)
+    }
+
+    /// A hub whose sessions keep `window` unacknowledged messages of about `session_bytes` (and
+    /// as many waiting behind them), expire after `idle`, and number `max_sessions` at most.
+    pub fn with_limits(
+        window: usize,
+        idle: Duration,
+        session_bytes: usize,
+        max_sessions: usize,
+    ) -> Hub {
         Hub {
+            session_bytes,
+            max_sessions,
             table: Mutex::new(Table {
                 sessions: HashMap::new(),
                 rooms: HashMap::new(),
@@ -71,6 +87,9 @@ impl Hub {
         let Some(sid) = sid else {
             if token.is_some() {
                 return Err(Refusal::Protocol("token without sid".into()));
+            }
+            if table.sessions.len() >= self.max_sessions {
+                return Err(Refusal::Busy);
             }
             return Ok(Opened {
                 session: self.create(&mut table),
@@ -98,7 +117,12 @@ impl Hub {
         };
         // 128 bits from the thread-local CSPRNG: the token is the session's only secret.
         let token = format!("{:032x}", rand::random::<u128>());
-        let session = Arc::new(Session::new(sid.clone(), token, self.window));
+        let session = Arc::new(Session::with_budget(
+            sid.clone(),
+            token,
+            self.window,
+            self.session_bytes,
+        ));
         table.sessions.insert(sid, Arc::clone(&session));
         session
     }
@@ -310,6 +334,18 @@ mod tests {
             )],
         );
         assert_eq!((a.last_seq(), b.last_seq()), (2, 1));
+    }
+
+    #[test]
+    fn sessions_are_capped() {
+        let hub = Hub::with_limits(10, Duration::from_secs(60), 1 << 20, 2);
+        let a = hub.open(None, None).expect("create").session;
+        hub.open(None, None).expect("create");
+        assert_eq!(hub.open(None, None).unwrap_err(), Refusal::Busy);
+        assert!(
+            hub.open(Some(a.sid()), Some(a.token())).is_ok(),
+            "resuming still works"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod chunk_sink;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod downstream;
 pub mod faults;
 pub mod frame;
@@ -33,7 +34,6 @@ use std::sync::Arc;
 
 use axum::middleware;
 use axum::routing::{get, post};
-use axum::serve::ListenerExt as _;
 use axum::Router;
 use tokio::net::TcpListener;
 
@@ -60,7 +60,12 @@ impl AppState {
     /// Fresh state for `config`.
     pub fn new(config: Config) -> AppState {
         AppState {
-            hub: Arc::new(Hub::new(config.replay_window, config.session_idle)),
+            hub: Arc::new(Hub::with_limits(
+                config.replay_window,
+                config.session_idle,
+                config.session_buffer_bytes,
+                config.max_sessions,
+            )),
             policy: Arc::new(OriginPolicy::new(&config.allowed_origins)),
             switches: Arc::new(FaultSwitches::default()),
             config: Arc::new(config),
@@ -101,12 +106,10 @@ pub fn app(config: Config) -> Router {
         .with_state(state)
 }
 
-/// Serves [`app`] on `listener` until the process ends. Sockets get `TCP_NODELAY`: frames are
-/// batched on purpose by the server, so Nagle's delay would only add latency.
+/// Serves [`app`] on `listener` until the process ends, with the protections `axum::serve` lacks
+/// (see [`connections`]): a header-read timeout, connection caps answered `503` with
+/// `Retry-After`, and a cut-off for clients that stop reading. Sockets get `TCP_NODELAY`.
 pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
-    let listener = listener.tap_io(|tcp| {
-        // Only a latency optimisation; a socket that refuses it still works.
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app(config)).await
+    let router = app(config.clone());
+    connections::accept_loop(listener, router, &config).await
 }

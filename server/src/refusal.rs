@@ -1,8 +1,10 @@
 //! Why a request cannot go on with its session, and the `x` frame that says so.
 
+use axum::http::header::{self, HeaderValue};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::connections::RETRY_AFTER_SECS;
 use crate::frame::Frame;
 use crate::routes::json_response;
 
@@ -16,6 +18,12 @@ pub enum Refusal {
     BadToken,
     /// The request or a frame in it is malformed. `400`, code `protocol`; the text says what.
     Protocol(String),
+    /// A long poll arrived while another long poll of the session is held by a connection that
+    /// is still open. `409`, code `conflict`; the session goes on (the held poll keeps it).
+    Conflict,
+    /// The server holds as many sessions as it may and this request would create one more.
+    /// `503` with `Retry-After`, code `busy`.
+    Busy,
 }
 
 impl Refusal {
@@ -25,6 +33,8 @@ impl Refusal {
             Refusal::UnknownSession => StatusCode::NOT_FOUND,
             Refusal::BadToken => StatusCode::FORBIDDEN,
             Refusal::Protocol(_) => StatusCode::BAD_REQUEST,
+            Refusal::Conflict => StatusCode::CONFLICT,
+            Refusal::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -34,6 +44,8 @@ impl Refusal {
             Refusal::UnknownSession => "unknown_session",
             Refusal::BadToken => "bad_token",
             Refusal::Protocol(_) => "protocol",
+            Refusal::Conflict => "conflict",
+            Refusal::Busy => "busy",
         }
     }
 
@@ -43,12 +55,20 @@ impl Refusal {
             Refusal::UnknownSession => "no such session (it may have expired); start a new one",
             Refusal::BadToken => "the resume token does not match the session",
             Refusal::Protocol(why) => why,
+            Refusal::Conflict => "another long poll is held for this session",
+            Refusal::Busy => "the server is full; retry later",
         }
     }
 }
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        json_response(self.status(), Frame::Refused(&self).to_json())
+        let mut response = json_response(self.status(), Frame::Refused(&self).to_json());
+        if self == Refusal::Busy {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        response
     }
 }

@@ -29,6 +29,15 @@ pub struct Session {
 struct State {
     /// Most unacknowledged messages kept; beyond it the oldest are dropped (a gap).
     window: usize,
+    /// About the most bytes (by [`Body::weight`]) the log may hold, and separately the waiting
+    /// queue; beyond it the oldest are dropped as beyond `window`.
+    max_bytes: usize,
+    /// Bytes of the messages in `log`.
+    log_bytes: usize,
+    /// Bytes of the `Pending::Body` entries in `pending`.
+    pending_bytes: usize,
+    /// The attached poll that is being held (waiting for messages), by generation.
+    held: Option<u64>,
     /// Messages `front.seq ..= last_seq`, contiguous, not yet acknowledged.
     log: VecDeque<Arc<Message>>,
     /// Produced but not yet numbered: waits for room in the window, so a burst follows the
@@ -64,6 +73,15 @@ struct Burst {
 }
 
 impl Burst {
+    /// About the weight of each of its messages (an upper bound).
+    fn weight(&self) -> usize {
+        Body::Event {
+            name: "burst".into(),
+            value: format!("{{\"n\":{},\"pad\":{}}}", u64::MAX, self.pad),
+        }
+        .weight()
+    }
+
     fn remaining(&self) -> u64 {
         (self.count + 1).saturating_sub(self.next)
     }
@@ -100,13 +118,24 @@ impl Batch {
 }
 
 impl Session {
-    /// A fresh session keeping at most `window` unacknowledged messages (at least one).
+    /// A fresh session keeping at most `window` unacknowledged messages (at least one), with
+    /// no byte budget.
     pub fn new(sid: String, token: String, window: usize) -> Session {
+        Session::with_budget(sid, token, window, usize::MAX)
+    }
+
+    /// A fresh session keeping at most `window` unacknowledged messages (at least one) of about
+    /// `max_bytes` in all, and as many waiting behind them.
+    pub fn with_budget(sid: String, token: String, window: usize, max_bytes: usize) -> Session {
         Session {
             sid,
             token,
             state: Mutex::new(State {
                 window: window.max(1),
+                max_bytes,
+                log_bytes: 0,
+                pending_bytes: 0,
+                held: None,
                 log: VecDeque::new(),
                 pending: VecDeque::new(),
                 pending_bodies: 0,
@@ -236,13 +265,16 @@ impl Session {
     pub fn push(&self, body: Body) {
         {
             let mut state = self.state();
+            state.pending_bytes += body.weight();
             state.pending.push_back(Pending::Body(body));
             state.pending_bodies += 1;
             state.fill();
             // A client that stopped acknowledging must not make us hold an unbounded queue: past
-            // a window's worth of waiting messages, the oldest are pushed through, overflowing the
-            // window (the client gets a gap frame for them).
-            while state.pending_bodies > state.window {
+            // a window's worth of waiting messages (by count or by bytes), the oldest are pushed
+            // through, overflowing the window (the client gets a gap frame for them).
+            while state.pending_bodies > state.window
+                || (state.pending_bodies > 0 && state.pending_bytes > state.max_bytes)
+            {
                 state.force_front();
             }
         }
@@ -277,7 +309,7 @@ impl Session {
             }
             state.acked = seq;
             while state.log.front().is_some_and(|m| m.seq <= seq) {
-                state.log.pop_front();
+                state.pop_front();
             }
             let before = state.last_seq;
             state.fill();
@@ -323,6 +355,32 @@ impl Session {
         self.state().last_seq
     }
 
+    /// About the bytes of messages the session holds (numbered and waiting).
+    pub fn buffered_bytes(&self) -> usize {
+        let state = self.state();
+        state.log_bytes + state.pending_bytes
+    }
+
+    /// Whether an attached poll is being held (see [`Attachment::hold`]).
+    pub fn poll_held(&self) -> bool {
+        let state = self.state();
+        state.held.is_some() && state.held == state.attached
+    }
+
+    fn release_hold(&self, generation: u64) {
+        let released = {
+            let mut state = self.state();
+            let mine = state.held == Some(generation);
+            if mine {
+                state.held = None;
+            }
+            mine
+        };
+        if released {
+            self.changed();
+        }
+    }
+
     /// Adds `room` to the session's rooms; false if it was there.
     pub fn join(&self, room: &str) -> bool {
         self.state().rooms.insert(room.to_owned())
@@ -340,16 +398,25 @@ impl Session {
 }
 
 impl State {
-    /// Numbers pending messages while the window has room.
+    /// Numbers pending messages while the window has room (by count and by bytes; an empty
+    /// window always takes one, however large).
     fn fill(&mut self) {
         while self.log.len() < self.window {
             let Some(front) = self.pending.front_mut() else {
                 break;
             };
+            let weight = match front {
+                Pending::Body(body) => body.weight(),
+                Pending::Burst(burst) => burst.weight(),
+            };
+            if !self.log.is_empty() && self.log_bytes.saturating_add(weight) > self.max_bytes {
+                break;
+            }
             let body = match front {
                 Pending::Body(_) => match self.pending.pop_front() {
                     Some(Pending::Body(body)) => {
                         self.pending_bodies -= 1;
+                        self.pending_bytes -= body.weight();
                         body
                     }
                     _ => break,
@@ -372,15 +439,18 @@ impl State {
             None => {}
             Some(Pending::Body(body)) => {
                 self.pending_bodies -= 1;
+                self.pending_bytes -= body.weight();
                 self.append(body);
             }
             Some(Pending::Burst(mut burst)) => {
-                // Of a long burst only the last `window` messages can survive; the ones before are
-                // numbered and lost at once without being built.
-                let window = self.window as u64;
-                let skip = burst.remaining().saturating_sub(window);
+                // Of a long burst only the last messages that fit the window (by count and by
+                // bytes) can survive; the ones before are numbered and lost at once without being
+                // built.
+                let fit = (self.max_bytes / burst.weight().max(1)).clamp(1, self.window);
+                let skip = burst.remaining().saturating_sub(fit as u64);
                 if skip > 0 {
                     self.log.clear();
+                    self.log_bytes = 0;
                     self.last_seq += skip;
                     burst.next += skip;
                 }
@@ -391,15 +461,27 @@ impl State {
         }
     }
 
+    /// Numbers `body`, dropping the oldest messages as needed to stay within the window.
     fn append(&mut self, body: Body) {
-        if self.log.len() >= self.window {
-            self.log.pop_front();
+        let weight = body.weight();
+        while !self.log.is_empty()
+            && (self.log.len() >= self.window
+                || self.log_bytes.saturating_add(weight) > self.max_bytes)
+        {
+            self.pop_front();
         }
         self.last_seq += 1;
+        self.log_bytes += weight;
         self.log.push_back(Arc::new(Message {
             seq: self.last_seq,
             body,
         }));
+    }
+
+    fn pop_front(&mut self) {
+        if let Some(message) = self.log.pop_front() {
+            self.log_bytes -= message.body.weight();
+        }
     }
 }
 
@@ -421,6 +503,28 @@ impl Attachment {
     /// False once a newer connection has attached.
     pub fn is_current(&self) -> bool {
         self.session.is_current(self.generation)
+    }
+
+    /// Marks this (poll) connection as held, waiting for messages, until the returned guard is
+    /// dropped; meanwhile [`Session::poll_held`] is true (while it is still attached).
+    pub fn hold(&self) -> Hold<'_> {
+        self.session.state().held = Some(self.generation);
+        Hold { attachment: self }
+    }
+}
+
+/// A held poll's mark (see [`Attachment::hold`]); dropping it clears the mark and notifies
+/// whoever waits for it to go.
+#[derive(Debug)]
+pub struct Hold<'a> {
+    attachment: &'a Attachment,
+}
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        self.attachment
+            .session
+            .release_hold(self.attachment.generation);
     }
 }
 
@@ -536,6 +640,47 @@ mod tests {
         // the other three texts wait for room.
         assert_eq!(batch.gap, Some((1, 999_998)));
         assert_eq!(seqs(&batch), [999_999, 1_000_000, 1_000_001]);
+    }
+
+    #[test]
+    fn the_byte_budget_bounds_what_a_session_holds() {
+        let session = Session::with_budget("s".into(), "t".into(), 1000, 1000);
+        let one = text(&"x".repeat(100)).weight();
+        for i in 0..100 {
+            session.push(text(&format!("{i:0>100}")));
+            assert!(session.buffered_bytes() <= 2 * 1000 + one, "{i}");
+        }
+        let batch = session.read(0, usize::MAX, usize::MAX);
+        let (from, to) = batch.gap.expect("the oldest were dropped");
+        assert_eq!(from, 1);
+        assert_eq!(to + 1, batch.messages[0].seq);
+        assert!(batch.messages.len() * one <= 1000);
+    }
+
+    #[test]
+    fn a_burst_of_big_messages_follows_the_acks_within_the_byte_budget() {
+        let session = Session::with_budget("s".into(), "t".into(), 1000, 50_000);
+        session.push_burst(200, 10_000);
+        let mut after = 0;
+        let mut seen = 0;
+        while seen < 200 {
+            assert!(session.buffered_bytes() <= 50_000 + 10_100);
+            let batch = session.read(after, usize::MAX, usize::MAX);
+            assert_eq!(batch.gap, None);
+            assert!(!batch.messages.is_empty(), "stalled at {after}");
+            seen += batch.messages.len();
+            after = batch.cursor;
+            session.acknowledge(after);
+        }
+        assert_eq!(after, 200);
+    }
+
+    #[test]
+    fn a_stalled_client_of_a_big_burst_keeps_only_what_fits() {
+        let session = Session::with_budget("s".into(), "t".into(), 1000, 50_000);
+        session.push_burst(1_000_000, 10_000);
+        session.push(text("then"));
+        assert!(session.buffered_bytes() <= 50_000 + 10_100);
     }
 
     #[test]

@@ -9,12 +9,15 @@ use axum::response::{IntoResponse, Response};
 use crate::chunk_sink::ChunkSink;
 use crate::downstream::run;
 use crate::faults::Faults;
+use crate::origin_policy::OriginPolicy;
+use crate::refusal::Refusal;
 use crate::routes::{connect, SessionQuery, EMBEDDABLE, NO_STORE};
 use crate::stream_downstream::{script_string, StreamDownstream, StreamFormat};
 use crate::AppState;
 
-/// Opens the iframe document. `origin` must be an allowed origin, else `403`: it is where every
-/// frame is posted, and posting session data to a page we do not trust would leak it. A refused
+/// Opens the iframe document. `origin` must be one origin (`scheme://host[:port]`, never `*`),
+/// else `400`, and an allowed one, else `403`: it is where every frame is posted, and posting
+/// session data to a page we do not trust (or to whatever page embeds us) would leak it. A refused
 /// session gets `200` and a script posting the `x` frame, as for event streams. With `probe=1`
 /// the document is an upgrade probe: `o`, heartbeats, then the end.
 pub async fn iframe(
@@ -31,6 +34,13 @@ pub async fn iframe(
     let Some(origin) = query.origin.as_deref() else {
         return (StatusCode::BAD_REQUEST, "iframe needs ?origin=ORIGIN\n").into_response();
     };
+    if origin == "*" || OriginPolicy::validate(origin).is_err() {
+        return (
+            StatusCode::BAD_REQUEST,
+            "origin must be scheme://host[:port]\n",
+        )
+            .into_response();
+    }
     if !state.policy.allows(origin, host) {
         return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
     }
@@ -46,6 +56,7 @@ pub async fn iframe(
         .session_check(query.sid.as_deref())
         .and_then(|()| query.open(&state));
     match opened {
+        Err(Refusal::Busy) => return Refusal::Busy.into_response(),
         Ok(opened) => {
             let after = query.after.unwrap_or(0);
             let connection = connect(&state, opened, after, faults, query.is_probe());

@@ -10,12 +10,15 @@ pub mod sse;
 pub mod static_files;
 pub mod ws;
 
+use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::Query;
 use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use http_body_util::LengthLimitError;
 use serde::Deserialize;
 
+use crate::config::Config;
 use crate::downstream::{Connection, Link, Probe};
 use crate::faults::Faults;
 use crate::hub::Opened;
@@ -141,6 +144,28 @@ pub const EMBEDDABLE: [(HeaderName, HeaderValue); 2] = [
         HeaderValue::from_static("require-corp"),
     ),
 ];
+
+/// Reads a request body of at most `config.max_post_body` bytes within
+/// `config.header_read_timeout`: a larger one is answered `413`, a slower one `408` (a client
+/// trickling a body must not hold the connection and its buffer forever).
+pub async fn read_body(config: &Config, body: Body) -> Result<Bytes, Response> {
+    let limit = config.max_post_body;
+    let read = tokio::time::timeout(config.header_read_timeout, to_bytes(body, limit));
+    match read.await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(error)) => {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|e| e.downcast_ref::<LengthLimitError>().is_some());
+            Err(if too_large {
+                let text = format!("request body larger than {limit} bytes\n");
+                (StatusCode::PAYLOAD_TOO_LARGE, text).into_response()
+            } else {
+                (StatusCode::BAD_REQUEST, "request body unreadable\n").into_response()
+            })
+        }
+        Err(_) => Err((StatusCode::REQUEST_TIMEOUT, "request body too slow\n").into_response()),
+    }
+}
 
 /// A JSON answer of the session protocol.
 pub fn json_response(status: StatusCode, body: impl IntoResponse) -> Response {

@@ -10,7 +10,9 @@ use tokio::time::Instant;
 use crate::downstream::{batch_frames, open_frame, Link};
 use crate::faults::Faults;
 use crate::frame::Frame;
+use crate::refusal::Refusal;
 use crate::routes::{attach, json_response, SessionQuery};
+use crate::session::Session;
 use crate::tamper::{self, Carrier, Tamper};
 use crate::AppState;
 
@@ -20,6 +22,12 @@ use crate::AppState;
 /// that creates its session, or follows a connection of another transport, is answered at once:
 /// it opens a connection, and the client is waiting for its `o` frame. A probe (`probe=1`) is
 /// answered `[o]` at once and neither attaches nor acknowledges.
+///
+/// A long poll (`wait` > 0) arriving while another poll of the session is held is refused `409`
+/// (`conflict`) unless the held one goes away within [`CONFLICT_GRACE`] (its client closed it:
+/// a client retrying an abandoned poll closes the old request first). Two clients sharing one
+/// session would otherwise supersede each other's polls in a tight loop. A short poll (no `wait`)
+/// still supersedes a held one: that is how a reopened polling transport takes over.
 pub async fn poll(State(state): State<AppState>, faults: Faults, uri: Uri) -> Response {
     if let Some(refusal) = faults.http_refusal() {
         return refusal;
@@ -42,14 +50,41 @@ pub async fn poll(State(state): State<AppState>, faults: Faults, uri: Uri) -> Re
         faults.delay().await;
         return json_response(StatusCode::OK, body);
     }
-    let link = attach(&state, opened, query.after.unwrap_or(0), faults, true);
     let wait = query
         .wait
         .filter(|&ms| ms > 0)
         .map(|ms| Duration::from_millis(ms).min(state.config.max_long_poll));
+    if wait.is_some() && !held_poll_leaves(&opened.session).await {
+        return Refusal::Conflict.into_response();
+    }
+    let link = attach(&state, opened, query.after.unwrap_or(0), faults, true);
     let body = answer(&link, wait).await;
     link.faults.delay().await;
     json_response(StatusCode::OK, body)
+}
+
+/// How long a long poll waits for a held poll of its session to go away before it is refused.
+/// Covers the moment between a client closing an abandoned poll and the server noticing.
+pub const CONFLICT_GRACE: Duration = Duration::from_secs(1);
+
+/// Whether no poll of `session` is held, or the held one ends within [`CONFLICT_GRACE`].
+async fn held_poll_leaves(session: &Session) -> bool {
+    let mut changes = session.subscribe();
+    let deadline = Instant::now() + CONFLICT_GRACE;
+    loop {
+        changes.borrow_and_update();
+        if !session.poll_held() {
+            return true;
+        }
+        tokio::select! {
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return true;
+                }
+            }
+            () = tokio::time::sleep_until(deadline) => return false,
+        }
+    }
 }
 
 async fn answer(link: &Link, wait: Option<Duration>) -> Vec<u8> {
@@ -62,6 +97,8 @@ async fn answer(link: &Link, wait: Option<Duration>) -> Vec<u8> {
         .faults
         .drop_every
         .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    // Set while waiting; dropped (with the whole future, if the client goes away) when answering.
+    let mut hold = None;
     loop {
         changes.borrow_and_update();
         if !link.attachment.is_current() {
@@ -69,9 +106,11 @@ async fn answer(link: &Link, wait: Option<Duration>) -> Vec<u8> {
         }
         let batch = session.read(link.after, limit, usize::MAX);
         let Some(deadline) = deadline.filter(|_| batch.is_empty() && holds) else {
+            drop(hold);
             let frames = std::iter::once(link.open_frame()).chain(batch_frames(&batch));
             return tampered_array(&link.faults, frames);
         };
+        hold.get_or_insert_with(|| link.attachment.hold());
         tokio::select! {
             changed = changes.changed() => {
                 if changed.is_err() {

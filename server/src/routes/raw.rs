@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -15,7 +14,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::chunk_sink::ChunkSink;
 use crate::clock::Timestamp;
-use crate::routes::{EMBEDDABLE, NO_STORE};
+use crate::routes::{read_body, ws, EMBEDDABLE, NO_STORE};
 use crate::stream_downstream::{script_string, StreamFormat};
 use crate::AppState;
 
@@ -112,13 +111,30 @@ pub async fn iframe(State(state): State<AppState>, Query(query): Query<CallbackQ
     ([content_type, NO_STORE], EMBEDDABLE, body).into_response()
 }
 
-/// `GET /raw/ws`: echoes every text and binary message.
+/// Largest message `/raw/ws` echoes; a larger one closes the socket with `1009`.
+pub const RAW_WS_MAX_MESSAGE: usize = 64 * 1024;
+
+/// `GET /raw/ws`: echoes every text and binary message (up to [`RAW_WS_MAX_MESSAGE`]).
 pub async fn ws(upgrade: WebSocketUpgrade) -> Response {
-    upgrade.read_buffer_size(4 * 1024).on_upgrade(echo)
+    upgrade
+        .read_buffer_size(ws::READ_BUFFER)
+        .write_buffer_size(ws::WRITE_BUFFER)
+        .max_message_size(RAW_WS_MAX_MESSAGE)
+        .max_frame_size(RAW_WS_MAX_MESSAGE)
+        .on_upgrade(echo)
 }
 
 async fn echo(mut socket: WebSocket) {
-    while let Some(Ok(message)) = socket.recv().await {
+    while let Some(received) = socket.recv().await {
+        let message = match received {
+            Ok(message) => message,
+            Err(error) => {
+                if ws::too_big(&error) {
+                    let _ = socket.send(ws::too_big_close()).await;
+                }
+                break;
+            }
+        };
         let reply = match message {
             WsMessage::Text(_) | WsMessage::Binary(_) => message,
             WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
@@ -130,9 +146,12 @@ async fn echo(mut socket: WebSocket) {
     }
 }
 
-/// `POST /raw/send`: accepts anything, answers `204`.
-pub async fn send(_body: Bytes) -> StatusCode {
-    StatusCode::NO_CONTENT
+/// `POST /raw/send`: accepts anything (up to `max_post_body`, else `413`), answers `204`.
+pub async fn send(State(state): State<AppState>, body: axum::body::Body) -> Response {
+    match read_body(&state.config, body).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(response) => response,
+    }
 }
 
 /// A body that starts with `prelude`, then writes `render(id, now)` at once and every `tick`

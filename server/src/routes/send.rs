@@ -1,6 +1,6 @@
 //! `POST /rt/send`: upstream frames of the HTTP transports.
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -8,20 +8,19 @@ use axum::response::{IntoResponse, Response};
 use crate::faults::Faults;
 use crate::frame::{ClientFrame, Frame};
 use crate::refusal::Refusal;
-use crate::routes::{json_response, SessionQuery};
+use crate::routes::{json_response, read_body, SessionQuery};
 use crate::AppState;
 
 /// Processes a JSON array of upstream frames (any content type: clients send `text/plain` to
-/// avoid a preflight) and answers `200` with the `a` frame.
-pub async fn send(
-    State(state): State<AppState>,
-    faults: Faults,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
+/// avoid a preflight) and answers `200` with the `a` frame. A body over `max_post_body` is `413`.
+pub async fn send(State(state): State<AppState>, faults: Faults, uri: Uri, body: Body) -> Response {
     if let Some(refusal) = faults.http_refusal() {
         return refusal;
     }
+    let body = match read_body(&state.config, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
     match receive(&state, &faults, &uri, &body) {
         Ok(ack) => json_response(StatusCode::OK, Frame::Ack(ack).to_json()),
         Err(refusal) => refusal.into_response(),

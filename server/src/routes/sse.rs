@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use crate::chunk_sink::ChunkSink;
 use crate::downstream::run;
 use crate::faults::Faults;
+use crate::refusal::Refusal;
 use crate::routes::{connect, SessionQuery, NO_STORE};
 use crate::stream_downstream::{StreamDownstream, StreamFormat};
 use crate::AppState;
@@ -47,6 +48,7 @@ pub async fn sse(
             .map(|opened| (opened, after, query.is_probe()))
     });
     match opened {
+        Err(Refusal::Busy) => return Refusal::Busy.into_response(),
         Ok((opened, after, probe)) => {
             let connection = connect(&state, opened, after, faults, probe);
             tokio::spawn(run(stream, connection));

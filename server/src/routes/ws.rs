@@ -19,12 +19,10 @@ use crate::tamper::Tampered;
 use crate::AppState;
 
 /// Incoming messages are small protocol frames: a small read buffer per socket keeps thousands
-/// of idle sockets cheap.
-const READ_BUFFER: usize = 4 * 1024;
+/// of idle sockets cheap (tungstenite allocates it up front; its default is 128 KiB).
+pub const READ_BUFFER: usize = 4 * 1024;
 /// Frames of one batch gather up to this much before the socket is written.
-const WRITE_BUFFER: usize = 16 * 1024;
-/// Largest upstream message (a `send` of a big payload).
-const MAX_MESSAGE: usize = 1024 * 1024;
+pub const WRITE_BUFFER: usize = 16 * 1024;
 /// Upstream frames answered by one `a` frame at most.
 const INPUT_BATCH: usize = 64;
 /// How long `ws-hang` holds an upgrade before letting go (a test has given up long before).
@@ -50,8 +48,8 @@ pub async fn ws(
         Ok(upgrade) => upgrade
             .read_buffer_size(READ_BUFFER)
             .write_buffer_size(WRITE_BUFFER)
-            .max_message_size(MAX_MESSAGE)
-            .max_frame_size(MAX_MESSAGE),
+            .max_message_size(state.config.max_ws_message)
+            .max_frame_size(state.config.max_ws_message),
         Err(rejection) => return rejection.into_response(),
     };
     if faults.ws_drop_open {
@@ -63,6 +61,10 @@ pub async fn ws(
             .and_then(|()| q.open(&state))
             .map(|o| (o, q.after.unwrap_or(0), q.is_probe()))
     });
+    if let Err(Refusal::Busy) = opened {
+        // No session to speak of: a plain `503` (with `Retry-After`), as for any full server.
+        return Refusal::Busy.into_response();
+    }
     upgrade.on_upgrade(move |socket| async move {
         let conn = WsDownstream { socket };
         match opened {
@@ -88,6 +90,22 @@ enum Received {
     Nothing,
     Closed,
     Bad(Refusal),
+    TooBig,
+}
+
+/// Whether a WebSocket read failed because the message (or a frame) is larger than allowed.
+pub fn too_big(error: &axum::Error) -> bool {
+    std::error::Error::source(error)
+        .and_then(|inner| inner.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
+}
+
+/// The close frame for a message that was too big (`1009`).
+pub fn too_big_close() -> WsMessage {
+    WsMessage::Close(Some(CloseFrame {
+        code: 1009,
+        reason: "message too big".into(),
+    }))
 }
 
 impl WsDownstream {
@@ -105,6 +123,7 @@ impl WsDownstream {
                 ClientFrame::from_binary(&bytes).map_or_else(Received::Bad, Received::Frame)
             }
             Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => Received::Nothing,
+            Some(Err(error)) if too_big(&error) => Received::TooBig,
             Some(Ok(WsMessage::Close(_)) | Err(_)) | None => Received::Closed,
         }
     }
@@ -149,6 +168,9 @@ impl Downstream for WsDownstream {
                 // Process what came before the close; the next call reports the end.
                 Received::Closed => break,
                 Received::Bad(refusal) => return Input::Malformed(refusal),
+                // Whatever came before is dropped too: the connection ends, and the client
+                // resends everything unacknowledged on its next one.
+                Received::TooBig => return Input::TooBig,
             }
             if frames.len() >= INPUT_BATCH {
                 break;
@@ -174,12 +196,16 @@ impl Downstream for WsDownstream {
     }
 
     async fn end(mut self, ending: Ending) {
+        if ending == Ending::TooBig {
+            let _ = self.socket.send(too_big_close()).await;
+            return;
+        }
         let close = match ending {
             Ending::Superseded => Some((1000, "superseded")),
             Ending::ProbeOver => Some((1000, "probe")),
             Ending::Refused => Some((1008, "refused")),
             // Dropped: vanish without a close frame, as a broken network does.
-            Ending::Dropped | Ending::Recycled | Ending::Gone => None,
+            Ending::Dropped | Ending::Recycled | Ending::Gone | Ending::TooBig => None,
         };
         if let Some((code, reason)) = close {
             let frame = CloseFrame {

@@ -6,6 +6,8 @@ mod faults;
 mod harness;
 mod hostile;
 mod iframe;
+mod limits;
+mod nosniff;
 mod origin;
 mod poll;
 mod probe;

@@ -2,9 +2,10 @@
 
 use realtime_server::Config;
 use reqwest::StatusCode;
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
-use crate::harness::{config, ws_connect, Server};
+use crate::harness::{config, ws_connect, ws_json, EventReader, Server, Session};
 
 fn vary_lists_origin(response: &reqwest::Response) -> bool {
     response
@@ -142,4 +143,158 @@ async fn allow_origin_replaces_the_loopback_default() {
         .expect("GET");
     assert_eq!(response.status(), StatusCode::OK);
     let _: Config = config();
+}
+
+#[tokio::test]
+async fn a_foreign_origin_causes_nothing_even_with_the_session_secret() {
+    let server = Server::default().await;
+    let mut events = EventReader::new(server.get("/rt/sse").await);
+    let session = Session::from_open(&events.frame().await);
+    let evil = "http://evil.test";
+    // Cross-site request forgery with a stolen session: the frames are not processed.
+    let response = server
+        .http
+        .post(server.url(&format!("/rt/send?{}", session.query())))
+        .header("origin", evil)
+        .header("cookie", "sid=whatever")
+        .body(json!([{"t": "m", "c": 1, "d": "forged"}]).to_string())
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+    // Cross-site WebSocket hijacking: refused before the upgrade, so the session's stream is
+    // not superseded and nothing is acknowledged.
+    let url = server.ws_url(&format!("/rt/ws?{}&after=0", session.query()));
+    match ws_connect(&url, Some(evil)).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected 403, got {other:?}"),
+    }
+    for path in [
+        "/rt/poll",
+        "/rt/sse",
+        "/rt/iframe?origin=http%3A%2F%2Flocalhost",
+    ] {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let response = server
+            .http
+            .get(server.url(&format!("{path}{sep}{}", session.query())))
+            .header("origin", evil)
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    server.send_texts(&session, 1, 1).await;
+    let message = events.frame().await;
+    assert_eq!(
+        message,
+        json!({"t": "m", "s": 1, "d": "m1"}),
+        "the stream carries on, and the forged message never was"
+    );
+}
+
+#[tokio::test]
+async fn cors_never_answers_a_literal_star_with_credentials() {
+    let server = Server::start(Config {
+        allowed_origins: vec!["*".into()],
+        ..config()
+    })
+    .await;
+    for origin in ["https://anywhere.test", "http://localhost:1"] {
+        let response = server
+            .http
+            .get(server.url("/rt/poll"))
+            .header("origin", origin)
+            .send()
+            .await
+            .expect("GET");
+        let headers = response.headers();
+        assert_eq!(headers["access-control-allow-origin"], origin);
+        assert_eq!(headers["access-control-allow-credentials"], "true");
+        assert!(vary_lists_origin(&response));
+    }
+    // Without `Origin` there is nothing to echo: no CORS headers at all, but still `Vary`.
+    let response = server.get("/rt/poll").await;
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+    assert!(vary_lists_origin(&response));
+}
+
+/// The refusal for a wrong `token` on `path`: `bad_token`, but a probe without any token is
+/// malformed (`protocol`).
+fn refusal(token: &str, path: &str) -> (StatusCode, &'static serde_json::Value) {
+    static BAD_TOKEN: std::sync::LazyLock<serde_json::Value> =
+        std::sync::LazyLock::new(|| json!("bad_token"));
+    static PROTOCOL: std::sync::LazyLock<serde_json::Value> =
+        std::sync::LazyLock::new(|| json!("protocol"));
+    if token.is_empty() && path.contains("probe=1") {
+        (StatusCode::BAD_REQUEST, &PROTOCOL)
+    } else {
+        (StatusCode::FORBIDDEN, &BAD_TOKEN)
+    }
+}
+
+#[tokio::test]
+async fn a_session_cannot_be_resumed_or_sent_to_without_its_token() {
+    let server = Server::default().await;
+    let mut events = EventReader::new(server.get("/rt/sse").await);
+    let session = Session::from_open(&events.frame().await);
+    let wrong = "0".repeat(32);
+    for token in [
+        String::new(),
+        wrong.clone(),
+        session.token[..31].to_string(),
+    ] {
+        let query = format!("sid={}&token={token}", session.sid);
+        // HTTP transports: `403` with the `x` frame.
+        for path in [
+            format!("/rt/poll?{query}"),
+            format!("/rt/poll?{query}&wait=1000"),
+            format!("/rt/poll?{query}&probe=1"),
+        ] {
+            let (status, x) = server.get_json(&path).await;
+            assert_eq!((status, &x["code"]), refusal(&token, &path), "{path}");
+        }
+        let response = server
+            .http
+            .post(server.url(&format!("/rt/send?{query}")))
+            .body(json!([{"t": "m", "c": 1, "d": "intruder"}]).to_string())
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        // Streams: the `x` frame, then the end.
+        for path in [
+            format!("/rt/sse?{query}"),
+            format!("/rt/sse?{query}&probe=1"),
+        ] {
+            let mut refused = EventReader::new(server.get(&path).await);
+            assert_eq!(
+                &refused.frame().await["code"],
+                refusal(&token, &path).1,
+                "{path}"
+            );
+            assert_eq!(refused.next().await, None);
+        }
+        let iframe = server
+            .get(&format!("/rt/iframe?{query}&origin=http%3A%2F%2Flocalhost"))
+            .await
+            .text()
+            .await
+            .expect("body");
+        assert!(iframe.contains("bad_token"), "{iframe}");
+        let mut ws = ws_connect(&server.ws_url(&format!("/rt/ws?{query}")), None)
+            .await
+            .expect("upgrade");
+        assert_eq!(ws_json(&mut ws).await["code"], "bad_token");
+    }
+    // None of it touched the session: its stream was not superseded and nothing was processed.
+    server.send_texts(&session, 1, 1).await;
+    assert_eq!(events.frame().await, json!({"t": "m", "s": 1, "d": "m1"}));
 }

@@ -175,31 +175,80 @@ async fn a_long_poll_with_nothing_pending_times_out_with_an_empty_array() {
     assert!(started.elapsed() >= Duration::from_millis(150));
 }
 
+/// Spawns a long poll (`wait` ms) for `session`, returning its status and body.
+fn spawn_long_poll(
+    server: &Server,
+    session: &crate::harness::Session,
+    wait: u64,
+) -> tokio::task::JoinHandle<(StatusCode, String)> {
+    let url = server.url(&format!("/rt/poll?{}&wait={wait}", session.query()));
+    let http = server.http.clone();
+    tokio::spawn(async move {
+        let response = http.get(url).send().await.expect("GET");
+        (response.status(), response.text().await.expect("body"))
+    })
+}
+
 #[tokio::test]
-async fn a_second_poll_supersedes_the_first() {
+async fn a_short_poll_supersedes_a_held_one() {
     let server = Server::default().await;
     let session = server.session().await;
     let started = Instant::now();
-    let first = {
-        let url = server.url(&format!("/rt/poll?{}&wait=5000", session.query()));
-        let http = server.http.clone();
-        tokio::spawn(async move {
-            http.get(url)
-                .send()
-                .await
-                .expect("GET")
-                .text()
-                .await
-                .expect("body")
-        })
-    };
+    let first = spawn_long_poll(&server, &session, 5000);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let second_url = format!("/rt/poll?{}&wait=100", session.query());
-    let second = server.get_json(&second_url);
-    let (first, second) = tokio::join!(first, second);
-    assert_eq!(first.expect("first"), "[]");
-    assert_eq!(second.1, json!([]));
+    // A reopened polling transport starts without `wait`: it takes over at once.
+    let (status, second) = server
+        .get_json(&format!("/rt/poll?{}", session.query()))
+        .await;
+    assert_eq!((status, &second[0]["t"]), (StatusCode::OK, &json!("o")));
+    let (status, first) = first.await.expect("first");
+    assert_eq!((status, first.as_str()), (StatusCode::OK, "[]"));
     assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_second_concurrent_long_poll_is_refused_and_the_held_one_goes_on() {
+    let server = Server::default().await;
+    let session = server.session().await;
+    let first = spawn_long_poll(&server, &session, 5000);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let (status, x) = server
+        .get_json(&format!("/rt/poll?{}&wait=5000", session.query()))
+        .await;
+    assert_eq!(
+        (status, &x["t"], &x["code"]),
+        (StatusCode::CONFLICT, &json!("x"), &json!("conflict")),
+        "{x}"
+    );
+    // Refused after the grace period, not held for its whole `wait`.
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // The held poll was neither superseded nor answered: it gets the next message.
+    assert!(!first.is_finished());
+    server.send_texts(&session, 1, 1).await;
+    let (status, body) = first.await.expect("first");
+    assert_eq!(status, StatusCode::OK);
+    let frames: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(frames[1]["d"], "m1", "{frames}");
+}
+
+#[tokio::test]
+async fn a_long_poll_retried_after_its_client_closed_the_held_one_is_accepted() {
+    let server = Server::default().await;
+    let session = server.session().await;
+    // The client gives up on a held poll (its timeout retry) and closes the request...
+    let abandoned = spawn_long_poll(&server, &session, 5000);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    abandoned.abort();
+    // ...and polls again at once: not a conflict, held as usual.
+    let second = spawn_long_poll(&server, &session, 5000);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "held, not refused");
+    server.send_texts(&session, 1, 1).await;
+    let (status, body) = second.await.expect("second");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let frames: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(frames[1]["d"], "m1", "{frames}");
 }
 
 #[tokio::test]
