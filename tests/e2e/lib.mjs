@@ -108,12 +108,17 @@ export async function measureScreenshot(browser, png) {
       context.drawImage(image, 0, 0);
       const { data } = context.getImageData(0, 0, image.width, image.height);
       const counts = new Map();
-      for (let i = 0; i < data.length; i += 4) {
-        // 4 bits per channel: anti-aliasing noise does not count as content.
-        const key = ((data[i] >> 4) << 8) | ((data[i + 1] >> 4) << 4) | (data[i + 2] >> 4);
-        counts.set(key, (counts.get(key) ?? 0) + 1);
+      let pixels = 0;
+      // Every other pixel of every other row is plenty, and four times faster.
+      for (let y = 0; y < image.height; y += 2) {
+        for (let x = 0; x < image.width; x += 2) {
+          const i = (y * image.width + x) * 4;
+          // 4 bits per channel: anti-aliasing noise does not count as content.
+          const key = ((data[i] >> 4) << 8) | ((data[i + 1] >> 4) << 4) | (data[i + 2] >> 4);
+          counts.set(key, (counts.get(key) ?? 0) + 1);
+          pixels += 1;
+        }
       }
-      const pixels = data.length / 4;
       const background = Math.max(...counts.values());
       return { width: image.width, height: image.height, colours: counts.size, contentShare: 1 - background / pixels };
     }, `data:image/png;base64,${png.toString("base64")}`);
