@@ -4,16 +4,17 @@
 #  1. scripts/setup.sh (installs whatever is missing; ~1 s when all is there)
 #  2. lint: cargo fmt --check; clippy -D warnings natively (workspace, all targets) and for wasm32
 #  3. native tests: cargo test --workspace
-#  4. browser tests: starts `realtime-server --addr 127.0.0.1:0 --test-hooks --static-dir www
-#     --static-dir tests/fixtures` (fixture pages the tests load from the server's origin) from the repo root,
-#     waits for its `listening on http://...` line, exports RT_SERVER=http://127.0.0.1:PORT (the
-#     browser tests read it at COMPILE time with option_env!("RT_SERVER")), then runs
+#  4. the release package: scripts/build-pkg.sh (prints its gzip -9 size); before the browser
+#     tests because fixture pages they load import /pkg/ (with --no-pkg an existing pkg/ is used)
+#  5. browser tests: starts `realtime-server --addr 127.0.0.1:0 --test-hooks --static-dir www
+#     --static-dir tests/fixtures` (fixture pages the tests load from the server's origin) from the
+#     repo root, waits for its `listening on http://...` line, exports RT_SERVER=http://127.0.0.1:PORT
+#     (the browser tests read it at COMPILE time with option_env!("RT_SERVER")), then runs
 #     `wasm-pack test --headless --chrome` and `--firefox` (the server is killed on exit)
-#  5. the release package: scripts/build-pkg.sh (prints its gzip -9 size)
 #  6. end-to-end, on that package: scripts/e2e.sh (package.json and declarations + tsc --strict,
 #     the Vite example built and loaded, the demo page driven in headless Chromium)
 # Every phase runs even when an earlier one failed; the exit status is non-zero if any failed.
-# Logs: target/test-logs/. The last line counts the tests of steps 3, 4 and 6: `N passed, M failed`.
+# Logs: target/test-logs/. The last line counts the tests of steps 3, 5 and 6: `N passed, M failed`.
 #
 # Environment: RT_BROWSERS="chrome firefox" (default), WASM_BINDGEN_TEST_TIMEOUT (seconds per
 # browser test binary, default 300), RT_BROWSER_TEST_TIMEOUT (seconds per browser run, default
@@ -102,6 +103,14 @@ fi
 phase native-tests cargo test --workspace
 counted_logs+=("$LOG_DIR/native-tests.log")
 
+# ---- release package -------------------------------------------------------------------------
+# Before the browser tests: some of them load pages from the server that import /pkg/.
+pkg_status=1
+if [ "$pkg" = 1 ]; then
+  phase release-pkg bash scripts/build-pkg.sh
+  pkg_status=$?
+fi
+
 # ---- browser tests against the real server ---------------------------------------------------
 SERVER_PID=""
 stop_server() {
@@ -189,14 +198,9 @@ else
 fi
 stop_server
 
-# ---- release package -------------------------------------------------------------------------
-if [ "$pkg" = 1 ]; then
-  phase release-pkg bash scripts/build-pkg.sh
-fi
-
 # ---- end-to-end: scripts/e2e.sh (its own server, npm installs skipped when up to date) ----------
 if [ "$pkg" = 1 ]; then
-  if [[ "${PHASES[-1]}" == ok*release-pkg ]]; then
+  if [ "$pkg_status" = 0 ]; then
     phase e2e bash scripts/e2e.sh
     counted_logs+=("$LOG_DIR/e2e.log")
   else
