@@ -57,6 +57,16 @@ const finished = {
 };
 writeFileSync(pkgPath, `${JSON.stringify(finished, null, 2)}\n`);
 
+// ---- README: links that work on the registry's page -------------------------------------------------
+// The README is the repository's; its relative links (docs/PROTOCOL.md, examples/vite) point into
+// the repository, which the package does not contain.
+const readmePath = file("README.md");
+const repoUrl = pkg.repository?.url?.replace(/^git\+/, "").replace(/\.git$/, "");
+if (existsSync(readmePath) && repoUrl) {
+  const readme = readFileSync(readmePath, "utf8");
+  writeFileSync(readmePath, readme.replace(/\]\((?!https?:|#|mailto:)([^)\s]+)\)/g, `](${repoUrl}/blob/HEAD/$1)`));
+}
+
 // ---- declarations: no `any` ---------------------------------------------------------------------
 const anyToUnknown = (text) => text.replace(/\bany\b(?=[\s,;)|\]])/g, "unknown");
 // Only inside `export interface InitOutput { ... }` of realtime_wasm.d.ts: the rest is ours.
