@@ -10,7 +10,10 @@ use wasm_bindgen::{JsCast, JsValue};
 
 /// The server under test.
 pub fn server() -> &'static str {
-    option_env!("RT_SERVER").expect("RT_SERVER must name the test server (scripts/test.sh sets it)")
+    match option_env!("RT_SERVER") {
+        Some(url) => url,
+        None => panic!("RT_SERVER must name the test server when the tests are built (scripts/test.sh sets it)"),
+    }
 }
 
 /// Parses a JSON literal into a JS value (options objects, expected values).
