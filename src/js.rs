@@ -209,14 +209,9 @@ impl Listeners {
     }
 
     fn remove_id(&self, id: u32) {
-        // Taken out first and dropped after the borrow ends.
-        let removed: Vec<_> = {
-            let mut entries = self.entries.borrow_mut();
-            let (gone, kept): (Vec<_>, Vec<_>) = entries.drain(..).partition(|(i, _, _)| *i == id);
-            *entries = kept;
-            gone
-        };
-        drop(removed);
+        // Dropping a `Function` only releases its slot in the externref table: no JavaScript
+        // runs, so nothing can re-enter while the borrow is held.
+        self.entries.borrow_mut().retain(|(i, _, _)| *i != id);
     }
 }
 
