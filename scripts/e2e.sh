@@ -10,8 +10,9 @@
 #     `listening on http://...` line (RT_E2E_SERVER=http://HOST:PORT uses a running one instead,
 #     e.g. the demo's: it must serve this pkg/ and run with --test-hooks)
 #  4. node --test tests/e2e: package.json and declarations (no `any`, tsc --strict on a usage file),
-#     the Vite example (tsc + vite build + dev server, loaded in headless Chromium), the demo page
-#     driven in headless Chromium over every transport, with faults, and screenshots checked
+#     the package's JavaScript API in a page, the Vite example (tsc + vite build + dev server,
+#     loaded in headless Chromium), the demo page driven in headless Chromium over every
+#     transport, with faults, and screenshots checked
 #  5. stops the server; prints `e2e test result: ok|FAILED. N passed; M failed` (summed by test.sh)
 #
 # Needs pkg/ built (scripts/build-pkg.sh), node + npm, and Chromium (/usr/bin/chromium or
