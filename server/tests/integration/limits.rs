@@ -264,6 +264,9 @@ impl SendBig for crate::harness::Ws {
 async fn a_client_that_stops_reading_is_cut_off() {
     let server = Server::start(Config {
         stall_timeout: Duration::from_millis(300),
+        // All 20 MB may be numbered at once, so the server has far more to write than the
+        // socket buffers (4 MiB at most here) can take.
+        session_buffer_bytes: 64 << 20,
         ..config()
     })
     .await;
