@@ -21,6 +21,8 @@ pub enum ErrorCode {
     QueueFull,
     /// An HTTP request was answered with a status the transport cannot use.
     Http,
+    /// A message larger than the protocol allows (1 MiB); send it in parts.
+    TooLarge,
     /// The client was closed; create a new one (or call `connect()`) to go on.
     Closed,
 }
@@ -36,6 +38,7 @@ impl ErrorCode {
             ErrorCode::Protocol => "protocol",
             ErrorCode::QueueFull => "queue_full",
             ErrorCode::Http => "http",
+            ErrorCode::TooLarge => "too_large",
             ErrorCode::Closed => "closed",
         }
     }

@@ -20,7 +20,7 @@ impl Inner {
         let transport = self.transport_kind();
         let event = match frame {
             Frame::Binary(bytes) => {
-                self.count_in(u64::from(bytes.length()));
+                self.count_in(1, u64::from(bytes.length()));
                 ClientEvent::Message {
                     data: Data::Binary(bytes),
                     info: MessageInfo {
@@ -32,7 +32,7 @@ impl Inner {
                 }
             }
             Frame::Text { data, event, id } => {
-                self.count_in(u64::from(data.length()));
+                self.count_in(1, u64::from(data.length()));
                 match event {
                     Some(name) => ClientEvent::Named {
                         event: name.clone(),
@@ -66,9 +66,11 @@ impl Inner {
         self.options.transports[state.index]
     }
 
-    pub(super) fn count_in(&self, bytes: u64) {
+    /// Counts what arrived: `messages` delivered to listeners, `bytes` as received on the wire
+    /// (frames and framing included, UTF-16 code units for text).
+    pub(super) fn count_in(&self, messages: u64, bytes: u64) {
         let mut state = self.state.borrow_mut();
-        state.stats.messages_in += 1;
+        state.stats.messages_in += messages;
         state.stats.bytes_in += bytes;
     }
 
@@ -76,6 +78,7 @@ impl Inner {
         match frame {
             Frame::Binary(bytes) => {
                 let len = bytes.length();
+                self.count_in(0, u64::from(len));
                 if len < 8 {
                     return self
                         .protocol_error(attempt, "binary frame shorter than its sequence number");
@@ -84,29 +87,28 @@ impl Inner {
                 bytes.subarray(0, 8).copy_to(&mut head);
                 let seq = u64::from_be_bytes(head);
                 let payload = bytes.subarray(8, len);
-                self.deliver(attempt, seq, u64::from(len), |info| ClientEvent::Message {
+                self.deliver(attempt, seq, |info| ClientEvent::Message {
                     data: Data::Binary(payload),
                     info,
                 });
             }
             Frame::Text { data, .. } => {
-                let size = u64::from(data.length());
+                self.count_in(0, u64::from(data.length()));
                 let Some(frames) = parse_frames(&data) else {
                     return self.protocol_error(attempt, "a frame is not valid JSON");
                 };
-                let each = size / (frames.len() as u64).max(1);
                 for frame in &frames {
                     if !self.is_current(attempt) {
                         return;
                     }
-                    self.session_object(attempt, frame, each);
+                    self.session_object(attempt, frame);
                 }
             }
         }
         self.ack_if_due(attempt);
     }
 
-    pub(super) fn session_object(&self, attempt: u64, frame: &JsValue, size: u64) {
+    pub(super) fn session_object(&self, attempt: u64, frame: &JsValue) {
         let Some(kind) = get_str(frame, "t") else {
             return self.protocol_error(attempt, "a frame has no type");
         };
@@ -161,7 +163,7 @@ impl Inner {
                         return self.protocol_error(attempt, "an event frame has no name");
                     };
                     let value = Reflect::get(frame, &"v".into()).unwrap_or(JsValue::NULL);
-                    self.deliver(attempt, seq, size, |mut info| {
+                    self.deliver(attempt, seq, |mut info| {
                         info.event = Some(name.clone());
                         ClientEvent::Named {
                             event: name,
@@ -172,16 +174,13 @@ impl Inner {
                 } else if let Ok(text) = Reflect::get(frame, &"d".into())
                     .and_then(|d| d.dyn_into::<JsString>().map_err(|_| JsValue::NULL))
                 {
-                    self.deliver(attempt, seq, size, |info| ClientEvent::Message {
+                    self.deliver(attempt, seq, |info| ClientEvent::Message {
                         data: Data::Text(text),
                         info,
                     });
                 } else if let Some(bytes) = get_str(frame, "b").and_then(|b| base64::decode(&b)) {
                     let data = Data::Binary(Uint8Array::from(bytes.as_slice()));
-                    self.deliver(attempt, seq, size, |info| ClientEvent::Message {
-                        data,
-                        info,
-                    });
+                    self.deliver(attempt, seq, |info| ClientEvent::Message { data, info });
                 } else {
                     self.protocol_error(
                         attempt,
@@ -219,6 +218,12 @@ impl Inner {
             "x" => {
                 let code = get_str(frame, "code").unwrap_or_default();
                 let reason = get_str(frame, "reason").unwrap_or_default();
+                if code != "unknown_session" && code != "bad_token" {
+                    // The session is fine; this connection was refused (a concurrent long poll,
+                    // a busy server): drop it and reconnect with backoff, same session.
+                    let message = format!("the server refused the connection ({code}): {reason}");
+                    return self.transport_closed(attempt, Closed::new(message, None));
+                }
                 let lost = {
                     let mut state = self.state.borrow_mut();
                     let had = state.session.take().is_some();
@@ -227,12 +232,10 @@ impl Inner {
                     had
                 };
                 self.release_transport();
-                let code = if lost && code == "unknown_session" {
-                    ErrorCode::Gap
-                } else {
-                    ErrorCode::Protocol
-                };
-                self.error(code, format!("the server ended the session: {reason}"));
+                self.error(
+                    ErrorCode::Gap,
+                    format!("the server ended the session ({code}): {reason}"),
+                );
                 if !self.is_current(attempt) {
                     return;
                 }
@@ -254,7 +257,6 @@ impl Inner {
         &self,
         attempt: u64,
         seq: u64,
-        size: u64,
         event: impl FnOnce(MessageInfo) -> ClientEvent,
     ) {
         let accept = self.state.borrow_mut().inbound.accept(seq);
@@ -268,7 +270,7 @@ impl Inner {
             }
             Accept::Deliver => {}
         }
-        self.count_in(size);
+        self.count_in(1, 0);
         let info = MessageInfo {
             transport: self.transport_kind(),
             seq: Some(seq),

@@ -37,6 +37,12 @@ use upstream::Outgoing;
 const ACK_IDLE_MS: u32 = 1_000;
 /// The most upstream frames one HTTP POST carries.
 const MAX_BATCH: usize = 256;
+/// The most bytes of messages one HTTP POST carries (base64 and framing add a third at most;
+/// realtime-server takes bodies up to 4 MiB).
+const MAX_BATCH_BYTES: u64 = 1 << 20;
+/// The largest message `send`/`emit` accepts: realtime-server's cap on one message is 1 MiB with
+/// its framing. A larger one would be refused on every resend and block everything behind it.
+const MAX_MESSAGE_BYTES: u64 = (1 << 20) - (16 << 10);
 /// The pause before retrying a failed upstream POST.
 const UPLOAD_RETRY_MS: u32 = 1_000;
 /// Connections in a row that drop before delivering anything, after which a transport is demoted.

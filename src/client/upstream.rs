@@ -8,7 +8,7 @@ use gloo_timers::callback::Timeout;
 use js_sys::{Array, JsString, JSON};
 use wasm_bindgen::JsValue;
 
-use super::{Inner, MAX_BATCH, UPLOAD_RETRY_MS};
+use super::{Inner, MAX_BATCH, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, UPLOAD_RETRY_MS};
 use crate::base64;
 use crate::error::{Error, ErrorCode};
 use crate::event::ClientState;
@@ -25,6 +25,25 @@ pub(super) enum Outgoing {
 }
 
 impl Outgoing {
+    /// Its size as sent: UTF-8 bytes for text (exact only when it could matter for the limit,
+    /// since measuring copies the string out of JavaScript).
+    fn utf8_len(&self) -> u64 {
+        let exact = |text: &JsString| {
+            let units = u64::from(text.length());
+            if units.saturating_mul(3) <= MAX_MESSAGE_BYTES {
+                units
+            } else {
+                String::from(text).len() as u64
+            }
+        };
+        match self {
+            Outgoing::Text(t) => exact(t),
+            Outgoing::Binary(b) => b.len() as u64,
+            Outgoing::Event(name, value) => name.len() as u64 + exact(value),
+        }
+    }
+
+    /// Its size for the statistics: bytes of binary, UTF-16 code units of text.
     pub(super) fn len(&self) -> u64 {
         match self {
             Outgoing::Text(t) => u64::from(t.length()),
@@ -53,6 +72,15 @@ impl Inner {
                 ));
             }
             let size = item.len();
+            if item.utf8_len() > MAX_MESSAGE_BYTES {
+                return Err(Error::new(
+                    ErrorCode::TooLarge,
+                    format!(
+                        "send: the message is {} bytes; the limit is {MAX_MESSAGE_BYTES}",
+                        item.utf8_len()
+                    ),
+                ));
+            }
             state.outbox.push(item).map_err(|_| {
                 Error::new(
                     ErrorCode::QueueFull,
@@ -148,7 +176,13 @@ impl Inner {
                 ));
             }
             let mut last = None;
+            let mut bytes = 0;
             for (c, item) in state.outbox.unsent().take(MAX_BATCH) {
+                // At least one frame, then only while the body stays well under the server's cap.
+                bytes += item.len();
+                if last.is_some() && bytes > MAX_BATCH_BYTES {
+                    break;
+                }
                 frames.push(&session_frame_text(c, item));
                 last = Some(c);
             }

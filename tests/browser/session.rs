@@ -218,3 +218,33 @@ async fn unsubscribe_and_off_remove_listeners() {
         "the unsubscribed listener was still called"
     );
 }
+
+/// A large message travels on a duplex and on an HTTP transport; one over the limit is refused
+/// at `send` with `too_large` instead of being retried forever against the server's cap.
+#[wasm_bindgen_test]
+async fn large_messages_travel_and_oversized_ones_are_refused() {
+    for transport in ["websocket", "longpolling"] {
+        let r = Recorder::new("/rt", &format!(r#"{{"transports":["{transport}"]}}"#), &[]);
+        r.opened().await;
+        let big = "é".repeat(300_000); // 600,000 bytes of UTF-8
+        r.client
+            .send(JsValue::from_str(&big).unchecked_into())
+            .expect("a 600 KB message");
+        let huge = vec![7u8; 2 << 20];
+        let err = r
+            .client
+            .send(Uint8Array::from(huge.as_slice()).unchecked_into())
+            .expect_err("a 2 MiB message must be refused");
+        assert_eq!(get(&err, "code").as_string().as_deref(), Some("too_large"));
+        r.wait("the large echo", 20_000, |r| {
+            !r.events("message").is_empty()
+        })
+        .await;
+        assert_eq!(
+            r.events("message")[0].a.as_string().map(|s| s.len()),
+            Some(big.len()),
+            "over {transport}"
+        );
+        assert!(r.error_codes().is_empty(), "{}", r.dump());
+    }
+}
