@@ -94,6 +94,12 @@ impl Inner {
             }
             Frame::Text { data, .. } => {
                 self.count_in(0, u64::from(data.length()));
+                // The server escapes U+FFFD in its frames, so a raw one means the browser
+                // replaced bytes that were not UTF-8: the frame is corrupt, whatever it parses to.
+                if data.index_of("\u{FFFD}", 0) >= 0 {
+                    return self
+                        .protocol_error(attempt, "a frame arrived corrupted (invalid UTF-8)");
+                }
                 let Some(frames) = parse_frames(&data) else {
                     return self.protocol_error(attempt, "a frame is not valid JSON");
                 };
@@ -222,7 +228,7 @@ impl Inner {
                     // The session is fine; this connection was refused (a concurrent long poll,
                     // a busy server): drop it and reconnect with backoff, same session.
                     let message = format!("the server refused the connection ({code}): {reason}");
-                    return self.transport_closed(attempt, Closed::new(message, None));
+                    return self.transport_closed(attempt, Closed::new(message));
                 }
                 let lost = {
                     let mut state = self.state.borrow_mut();
@@ -259,6 +265,20 @@ impl Inner {
         seq: u64,
         event: impl FnOnce(MessageInfo) -> ClientEvent,
     ) {
+        let went_back = {
+            let mut state = self.state.borrow_mut();
+            let last = core::mem::replace(&mut state.connection_last_seq, seq);
+            seq <= last
+        };
+        if went_back {
+            // Within one connection numbers only grow; a repeat across connections is a normal
+            // replay, but here the server broke the protocol. The message is not delivered twice.
+            self.error(
+                ErrorCode::Protocol,
+                format!("the sequence went back to {seq} on one connection"),
+            );
+            return;
+        }
         let accept = self.state.borrow_mut().inbound.accept(seq);
         match accept {
             Accept::Duplicate => return,
@@ -287,7 +307,7 @@ impl Inner {
         self.error(ErrorCode::Protocol, message);
         // A transport that speaks garbage cannot be trusted with what follows: reconnect.
         if self.is_current(attempt) {
-            self.transport_closed(attempt, Closed::new(message, None));
+            self.transport_closed(attempt, Closed::new(message));
         }
     }
 

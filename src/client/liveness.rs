@@ -77,7 +77,7 @@ impl Inner {
         let limit = self.silence_limit_ms(kind);
         if silent >= limit {
             let reason = format!("{kind} silent for {} ms (heartbeat timeout)", silent as u64);
-            self.transport_closed(attempt, Closed::new(reason, None));
+            self.transport_closed(attempt, Closed::new(reason));
         } else {
             self.arm_liveness(attempt);
         }

@@ -159,6 +159,8 @@ struct State {
     server_heartbeat_ms: u32,
     /// Frames received on the current attempt since it opened.
     frames_since_open: u64,
+    /// The last sequence number the current connection delivered (numbers only grow on one).
+    connection_last_seq: u64,
     /// Connections in a row on the current transport that dropped before delivering anything.
     unstable: u32,
     liveness_timer: Option<Timeout>,
@@ -211,6 +213,7 @@ impl RealtimeClient {
                 last_rx_ms: 0.0,
                 server_heartbeat_ms: 0,
                 frames_since_open: 0,
+                connection_last_seq: 0,
                 unstable: 0,
                 liveness_timer: None,
                 page_listeners: Vec::new(),
@@ -419,6 +422,7 @@ impl Inner {
             state.attempt += 1;
             state.opened = false;
             state.frames_since_open = 0;
+            state.connection_last_seq = 0;
             state.retry_timer = None;
             (state.attempt, self.options.transports[state.index])
         };
@@ -435,11 +439,8 @@ impl Inner {
                 let timeout_ms = self.options.connect_timeout_ms;
                 let timer = Timeout::new(timeout_ms, move || {
                     if let Some(inner) = weak.upgrade() {
-                        inner.attempt_failed(
-                            attempt,
-                            format!("{kind} did not open within {timeout_ms} ms"),
-                            None,
-                        );
+                        let reason = format!("{kind} did not open within {timeout_ms} ms");
+                        inner.attempt_failed(attempt, Closed::new(reason));
                     }
                 });
                 let mut state = self.state.borrow_mut();
@@ -448,7 +449,7 @@ impl Inner {
                     state.connect_timer = Some(timer);
                 }
             }
-            Err(error) => self.attempt_failed(attempt, error.message().to_owned(), None),
+            Err(error) => self.attempt_failed(attempt, Closed::new(error.message())),
         }
     }
 
@@ -604,14 +605,15 @@ impl Inner {
     }
 
     /// The current attempt failed before opening: fall back, or retry from the top after a delay.
-    fn attempt_failed(&self, attempt: u64, reason: String, retry_after_ms: Option<u32>) {
+    fn attempt_failed(&self, attempt: u64, closed: Closed) {
+        let reason = closed.reason;
         let (from, next) = {
             let mut state = self.state.borrow_mut();
             if state.attempt != attempt || state.opened || state.phase == ClientState::Closed {
                 return;
             }
             // The longest `Retry-After` of this round of attempts holds back the next round.
-            state.retry_floor_ms = state.retry_floor_ms.max(retry_after_ms.unwrap_or(0));
+            state.retry_floor_ms = state.retry_floor_ms.max(closed.retry_after_ms.unwrap_or(0));
             let from = self.options.transports[state.index];
             let next = self.options.transports.get(state.index + 1).copied();
             if next.is_some() {
@@ -621,6 +623,11 @@ impl Inner {
             (from, next)
         };
         self.release_transport();
+        // An HTTP-level refusal is worth an `error` even while falling back: it usually means a
+        // proxy or portal, not a missing feature.
+        if let Some(code) = closed.error {
+            self.error(code, reason.clone());
+        }
         if let Some(to) = next {
             self.emit(&ClientEvent::Transport {
                 from: Some(from),
@@ -650,7 +657,7 @@ impl Inner {
             state.opened
         };
         if !was_opened {
-            return self.attempt_failed(attempt, closed.reason, closed.retry_after_ms);
+            return self.attempt_failed(attempt, closed);
         }
         let kind = self.transport_kind();
         // A transport that keeps dropping before it delivers anything (a proxy that accepts and
@@ -672,10 +679,7 @@ impl Inner {
             }
         };
         self.release_transport();
-        let code = match closed.code {
-            Some(status) if status >= 400 && !kind.is_duplex() => ErrorCode::Http,
-            _ => ErrorCode::TransportFailed,
-        };
+        let code = closed.error.unwrap_or(ErrorCode::TransportFailed);
         self.error(code, closed.reason.clone());
         if let Some(to) = demote_to {
             self.emit(&ClientEvent::Transport {

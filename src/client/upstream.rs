@@ -207,7 +207,7 @@ impl Inner {
         });
         match upload {
             Ok(upload) => self.state.borrow_mut().upload = Some(upload),
-            Err(error) => self.upload_failed(attempt, &Closed::new(error.message(), None)),
+            Err(error) => self.upload_failed(attempt, &Closed::new(error.message())),
         }
     }
 
@@ -227,6 +227,16 @@ impl Inner {
     }
 
     pub(super) fn upload_failed(&self, attempt: u64, closed: &Closed) {
+        // A refusal of the session protocol says why in an `x` frame (unknown session, bad
+        // token): handled like one arriving downstream (a new session, the outbox resent).
+        if let Some(body) = closed.body.as_ref().filter(|_| !self.raw()) {
+            if body.starts_with("{", 0) && body.includes("\"x\"", 0) {
+                self.session_frame(attempt, Frame::text(body.clone()));
+                if !self.is_current(attempt) {
+                    return;
+                }
+            }
+        }
         self.error(
             ErrorCode::Http,
             format!("upstream POST failed: {}", closed.reason),
@@ -287,7 +297,7 @@ impl Inner {
         });
         match upload {
             Ok(upload) => self.state.borrow_mut().upload = Some(upload),
-            Err(error) => self.upload_failed(attempt, &Closed::new(error.message(), None)),
+            Err(error) => self.upload_failed(attempt, &Closed::new(error.message())),
         }
     }
 }

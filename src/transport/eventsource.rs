@@ -43,7 +43,7 @@ impl EventSourceTransport {
                 } else {
                     "event stream refused"
                 };
-                on_error(TransportEvent::Closed(Closed::new(reason, None)));
+                on_error(TransportEvent::Closed(Closed::new(reason)));
             }),
         ];
         let transport = EventSourceTransport {

@@ -70,10 +70,7 @@ impl EndWatch {
         let weak = Rc::downgrade(self);
         let timer = Timeout::new(END_GRACE_MS, move || {
             if let Some(watch) = weak.upgrade() {
-                (watch.sink)(TransportEvent::Closed(Closed::new(
-                    "iframe stream ended",
-                    None,
-                )));
+                (watch.sink)(TransportEvent::Closed(Closed::new("iframe stream ended")));
             }
         });
         let old = self.timer.borrow_mut().replace(timer);

@@ -54,10 +54,12 @@ impl Frame {
 pub(crate) struct Closed {
     /// For people: what happened.
     pub reason: String,
-    /// The HTTP status or WebSocket close code, when there was one.
-    pub code: Option<u16>,
     /// How long the server asked the client to wait (`Retry-After`), in milliseconds.
     pub retry_after_ms: Option<u32>,
+    /// The body of a failed HTTP answer, which may be the session protocol's `x` frame.
+    pub body: Option<JsString>,
+    /// How to report it, when it is more specific than a failed transport (an HTTP error).
+    pub error: Option<crate::error::ErrorCode>,
 }
 
 impl Closed {
@@ -69,21 +71,24 @@ impl Closed {
             .flatten()
             .and_then(|v| v.trim().parse::<u32>().ok())
             .map(|seconds| seconds.saturating_mul(1000));
+        let body = crate::web::xhr::response_text(xhr);
         let mut reason = String::from(what);
         reason.push_str(" answered HTTP ");
         reason.push_str(&status.to_string());
         Closed {
             reason,
-            code: Some(status),
             retry_after_ms,
+            body: (body.length() > 0).then_some(body),
+            error: Some(crate::error::ErrorCode::Http),
         }
     }
 
-    pub(crate) fn new(reason: impl Into<String>, code: Option<u16>) -> Closed {
+    pub(crate) fn new(reason: impl Into<String>) -> Closed {
         Closed {
             reason: reason.into(),
-            code,
             retry_after_ms: None,
+            body: None,
+            error: None,
         }
     }
 }

@@ -95,7 +95,7 @@ fn poll(state: &Rc<RefCell<Loop>>) -> Result<(), Error> {
         XhrEvent::Done(status) => {
             failed(&weak, Closed::http("poll", xhr, status), response_text(xhr));
         }
-        XhrEvent::Failed => finish(&weak, Closed::new("poll request failed", None)),
+        XhrEvent::Failed => finish(&weak, Closed::new("poll request failed")),
     })?;
     let mut s = state.borrow_mut();
     s.request = Some(xhr);
@@ -107,7 +107,7 @@ fn poll(state: &Rc<RefCell<Loop>>) -> Result<(), Error> {
                 let stale = state.borrow_mut().request.take();
                 drop(stale);
                 if let Err(e) = poll(&state) {
-                    finish(&Rc::downgrade(&state), Closed::new(e.message(), None));
+                    finish(&Rc::downgrade(&state), Closed::new(e.message()));
                 }
             }
         })
@@ -144,7 +144,7 @@ fn answered(weak: &Weak<RefCell<Loop>>, status: u16, body: js_sys::JsString) {
     match mode {
         Mode::Long => {
             if let Err(e) = poll(&state) {
-                finish(weak, Closed::new(e.message(), None));
+                finish(weak, Closed::new(e.message()));
             }
         }
         Mode::Short => {
@@ -152,7 +152,7 @@ fn answered(weak: &Weak<RefCell<Loop>>, status: u16, body: js_sys::JsString) {
             let timer = Timeout::new(interval, move || {
                 if let Some(state) = next.upgrade() {
                     if let Err(e) = poll(&state) {
-                        finish(&next, Closed::new(e.message(), None));
+                        finish(&next, Closed::new(e.message()));
                     }
                 }
             });

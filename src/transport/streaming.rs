@@ -8,7 +8,7 @@ use js_sys::JsString;
 use web_sys::XmlHttpRequest;
 
 use super::{Closed, Ctx, Frame, Sink, TransportEvent};
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::sse::SseParser;
 use crate::web::xhr::{response_text, Xhr, XhrEvent, XhrRequest};
 
@@ -51,11 +51,20 @@ impl StreamingTransport {
                         failed = true;
                         return sink(TransportEvent::Closed(Closed::http("stream", xhr, status)));
                     }
-                    let event_stream = xhr
-                        .get_response_header("Content-Type")
-                        .ok()
-                        .flatten()
+                    let content_type = xhr.get_response_header("Content-Type").ok().flatten();
+                    let event_stream = content_type
+                        .as_deref()
                         .is_some_and(|t| t.trim_start().starts_with("text/event-stream"));
+                    if !raw && !event_stream {
+                        // A captive portal's or proxy's page, not the server's stream.
+                        failed = true;
+                        let mut closed = Closed::new(format!(
+                            "stream answered {}, not an event stream",
+                            content_type.as_deref().unwrap_or("no content type")
+                        ));
+                        closed.error = Some(ErrorCode::Http);
+                        return sink(TransportEvent::Closed(closed));
+                    }
                     framing = if event_stream || !raw {
                         Framing::EventStream(SseParser::new())
                     } else {
@@ -77,14 +86,11 @@ impl StreamingTransport {
                         }
                     }
                     failed = true;
-                    sink(TransportEvent::Closed(Closed::new("stream ended", None)));
+                    sink(TransportEvent::Closed(Closed::new("stream ended")));
                 }
                 XhrEvent::Failed => {
                     failed = true;
-                    sink(TransportEvent::Closed(Closed::new(
-                        "stream request failed",
-                        None,
-                    )));
+                    sink(TransportEvent::Closed(Closed::new("stream request failed")));
                 }
             }
         })?;

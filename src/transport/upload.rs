@@ -34,7 +34,7 @@ impl Uploader {
                 XhrEvent::Headers | XhrEvent::Progress => return,
                 XhrEvent::Done(status) if (200..300).contains(&status) => Ok(response_text(xhr)),
                 XhrEvent::Done(status) => Err(Closed::http("send", xhr, status)),
-                XhrEvent::Failed => Err(Closed::new("send request failed", None)),
+                XhrEvent::Failed => Err(Closed::new("send request failed")),
             };
             if let Some(on_done) = on_done.take() {
                 on_done(result);

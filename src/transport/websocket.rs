@@ -52,7 +52,7 @@ impl WebSocketTransport {
                 } else {
                     format!("websocket closed ({code} {reason})")
                 };
-                sink(TransportEvent::Closed(Closed::new(reason, Some(code))));
+                sink(TransportEvent::Closed(Closed::new(reason)));
             }),
         ];
         Ok(WebSocketTransport {
