@@ -10,7 +10,8 @@
 #     --static-dir tests/fixtures` (fixture pages the tests load from the server's origin) from the
 #     repo root, waits for its `listening on http://...` line, exports RT_SERVER=http://127.0.0.1:PORT
 #     (the browser tests read it at COMPILE time with option_env!("RT_SERVER")), then runs
-#     `wasm-pack test --headless --chrome` and `--firefox` (the server is killed on exit)
+#     `wasm-pack test --headless --chrome` and `--firefox` at the same time (the server is killed
+#     on exit)
 #  6. end-to-end, on that package: scripts/e2e.sh (package.json and declarations + tsc --strict,
 #     the Vite example built and loaded, the demo page driven in headless Chromium)
 # Every phase runs even when an earlier one failed; the exit status is non-zero if any failed.
@@ -178,21 +179,31 @@ server_status=$?
 cat "$LOG_DIR/server-start.log"
 record server "$server_status" "$server_start"
 if [ "$server_status" = 0 ]; then
+  # The browsers run at the same time against the one server: they spend most of their time
+  # waiting on timers and the network, so two cores serve both, and the run takes the longer one.
+  # Each compiles the same test crate (cargo's lock lets one build it, the other reuse it).
+  browser_start=$SECONDS
+  browser_pids=()
   for b in $browsers; do
-    # RT_SERVER is compiled into the tests, so a server that died is restarted on the same port.
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-      echo "[test] ERROR: realtime-server (pid $SERVER_PID) is gone before the $b tests; restarting it on $RT_SERVER"
-      record "server-restart-before-$b" 1 "$SECONDS"
-      start_server "${RT_SERVER##*:}" >>"$LOG_DIR/server-start.log" 2>&1 || break
-    fi
-    phase "browser-$b" browser_tests "$b"
-    counted_logs+=("$LOG_DIR/browser-$b.log")
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-      echo "[test] ERROR: realtime-server (pid $SERVER_PID) died during the $b tests (failures after that point may come from that)"
-      echo "[test] its output (target/test-logs/server.log):"
-      tail -n 30 "$LOG_DIR/server.log"
-    fi
+    printf '\n==== [test] browser-%s (in the background; log: target/test-logs/browser-%s.log)\n' "$b" "$b"
+    (
+      browser_tests "$b" >"$LOG_DIR/browser-$b.log" 2>&1
+      echo $? >"$LOG_DIR/browser-$b.status"
+    ) &
+    browser_pids+=($!)
   done
+  wait "${browser_pids[@]}"
+  for b in $browsers; do
+    printf '\n==== [test] browser-%s\n' "$b"
+    grep -E '^(test |running |test result|Running headless)|panicked at|timed out' "$LOG_DIR/browser-$b.log" | cut -c1-300
+    record "browser-$b" "$(cat "$LOG_DIR/browser-$b.status" 2>/dev/null || echo 1)" "$browser_start"
+    counted_logs+=("$LOG_DIR/browser-$b.log")
+  done
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "[test] ERROR: realtime-server (pid $SERVER_PID) died during the browser tests (failures after that point may come from that)"
+    echo "[test] its output (target/test-logs/server.log):"
+    tail -n 30 "$LOG_DIR/server.log"
+  fi
 else
   echo "[test] browser tests skipped: the server did not start"
 fi
