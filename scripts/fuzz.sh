@@ -14,6 +14,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT/fuzz"
 export PATH="$HOME/.cargo/bin:$PATH"
 seconds="${RT_FUZZ_SECONDS:-10}"
+# Outside the clone, so a fresh clone (CI) reuses the instrumented build of an earlier run.
+target_dir="${RT_FUZZ_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/realtime-wasm/fuzz-target}"
+mkdir -p "$ROOT/target"
 
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then
   echo "[fuzz] the nightly toolchain is missing; fuzzing needs it (rustup toolchain install nightly)" >&2
@@ -29,7 +32,7 @@ for target in $(cargo fuzz list); do
   mkdir -p "corpus/$target"
   echo "[fuzz] $target: ${seconds} s"
   # -timeout: one input running over 10 s is a hang, reported like a crash.
-  if ! cargo +nightly fuzz run "$target" "corpus/$target" -- \
+  if ! cargo +nightly fuzz run --target-dir "$target_dir" "$target" "corpus/$target" -- \
     -max_total_time="$seconds" -timeout=10 -print_final_stats=1 >"$ROOT/target/fuzz-$target.log" 2>&1; then
     echo "[fuzz] $target FAILED; input kept in fuzz/artifacts/$target/, log target/fuzz-$target.log" >&2
     tail -n 30 "$ROOT/target/fuzz-$target.log" >&2

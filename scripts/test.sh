@@ -17,7 +17,7 @@
 # Every phase runs even when an earlier one failed; the exit status is non-zero if any failed.
 # Logs: target/test-logs/. The last line counts the tests of steps 3, 5 and 6: `N passed, M failed`.
 #
-# Environment: RT_BROWSERS="chrome firefox" (default), WASM_BINDGEN_TEST_TIMEOUT (seconds per
+# Environment: RT_FUZZ_SECONDS (per fuzz target, default 10; 0 skips), RT_BROWSERS="chrome firefox" (default), WASM_BINDGEN_TEST_TIMEOUT (seconds per
 # browser test binary, default 300), RT_BROWSER_TEST_TIMEOUT (seconds per browser run, default
 # 1800), RT_SERVER_ARGS (extra server flags).
 set -uo pipefail
@@ -103,6 +103,11 @@ fi
 # ---- native tests ----------------------------------------------------------------------------
 phase native-tests cargo test --workspace
 counted_logs+=("$LOG_DIR/native-tests.log")
+
+# ---- fuzzing: a short run of every cargo-fuzz target on its kept corpus ------------------------
+if [ "${RT_FUZZ_SECONDS:-10}" != 0 ]; then
+  phase fuzz bash scripts/fuzz.sh
+fi
 
 # ---- release package -------------------------------------------------------------------------
 # Before the browser tests: some of them load pages from the server that import /pkg/.
