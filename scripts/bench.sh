@@ -11,9 +11,10 @@
 #     (/usr/bin/chromium or RT_CHROMIUM) through playwright-core, then the server figures on fresh
 #     processes, and writes bench/results/<date>.json, bench/results/<date>.svg and BENCHMARKS.md
 #
-# About 8 minutes on 2 cores. --quick: one run with small counts, results in bench/results/tmp/
-# (ignored by git), BENCHMARKS.md untouched. --no-build: use the pkg/ and the server binary as
-# they are. Loopback only; every load is bounded in count and time.
+# About 9 minutes of measuring on 2 cores (more on a busy machine), plus the builds.
+# --quick: one run with small counts, results in bench/results/tmp/ (ignored by git), BENCHMARKS.md
+# untouched. --no-build: use pkg/ and the server binary as they are. --only REGEX: only the
+# browser/bytes cases whose id matches. Loopback only; every load is bounded in count and time.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,7 +31,7 @@ run_args=()
 for a in "$@"; do
   case "$a" in
     -h | --help)
-      sed -n '2,18p' "$0"
+      sed -n '2,17p' "$0"
       exit 0
       ;;
     --no-build) build=0 ;;
