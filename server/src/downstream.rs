@@ -221,7 +221,12 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
         if !link.attachment.is_current() {
             return Ending::Superseded;
         }
-        let limit = link.faults.drop_every.map_or(BATCH_MESSAGES, |n| {
+        // `drop-every` and `stall-after` act at an exact message count, so batches stop there.
+        let cut = match (link.faults.drop_every, link.faults.stall_after) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let limit = cut.map_or(BATCH_MESSAGES, |n| {
             usize::try_from(n.saturating_sub(delivered))
                 .unwrap_or(BATCH_MESSAGES)
                 .min(BATCH_MESSAGES)
@@ -238,6 +243,9 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
             delivered += batch.messages.len() as u64;
             if link.faults.drop_every.is_some_and(|n| delivered >= n) {
                 return Ending::Dropped;
+            }
+            if link.faults.stall_after.is_some_and(|n| delivered >= n) {
+                return stall(conn).await;
             }
             if conn.budget_spent() {
                 return recycle(conn, link).await;
@@ -275,6 +283,21 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
                 }
                 Input::TooBig => return Ending::TooBig,
                 Input::Gone => return Ending::Gone,
+            },
+        }
+    }
+}
+
+/// The `stall-after` fault: writes nothing more, reads and ignores what arrives, and ends when
+/// the client goes away (or after ten minutes).
+async fn stall<D: Downstream>(conn: &mut D) -> Ending {
+    let deadline = tokio::time::sleep(Duration::from_secs(600));
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            () = &mut deadline => return Ending::Dropped,
+            input = conn.input() => if matches!(input, Input::Gone) {
+                return Ending::Gone;
             },
         }
     }

@@ -6,7 +6,8 @@
 //! `fault_until=EPOCH_MS` (the faults apply only while the server clock is before it) and/or
 //! `fault_key=KEY` (the faults apply until `POST /rt/_hooks/lift?key=KEY`, and again after
 //! `POST /rt/_hooks/arm?key=KEY`). `fault_on=ENDPOINTS` (say `send` or `poll,send`) keeps them to
-//! requests for those endpoints.
+//! requests for those endpoints, and an item ending in `@ENDPOINT+ENDPOINT` keeps that one fault to
+//! them.
 //!
 //! Besides refusing, hanging, dropping and delaying, some faults are hostile: they write what a
 //! broken server or proxy would (a page of HTML, frames that are not JSON, numbers that jump),
@@ -47,6 +48,13 @@ pub struct Faults {
     pub stream_buffer: bool,
     /// `drop-every=N`: a downstream connection ends after N messages; a poll answers at most N.
     pub drop_every: Option<u64>,
+    /// `stall-after=N`: a streaming connection (WebSocket, event stream, iframe) goes silent
+    /// after N messages, heartbeats included, but stays open: a dead connection the network
+    /// does not report, which only the client's heartbeat deadline can find.
+    pub stall_after: Option<u64>,
+    /// `heartbeat=MS`: this connection's heartbeat interval (announced in its `o` frame), so
+    /// tests of heartbeat deadlines need not wait for the server's default.
+    pub heartbeat: Option<Duration>,
     /// `http-error=CODE`: `/sse`, `/iframe`, `/poll` and `/send` are answered with CODE.
     pub http_error: Option<StatusCode>,
     /// `latency=MS`: every downstream write waits this long first.
@@ -72,6 +80,8 @@ pub struct Faults {
     pub bad_utf8: bool,
     /// `cut-mid-event`: the response ends in the middle of the connection's second message.
     pub cut_mid_event: bool,
+    /// `send-delay=MS`: `/send` processes its frames at once, then holds its answer this long.
+    pub send_delay: Option<Duration>,
 }
 
 /// What `bad-frame=KIND` writes (see [`BadFrame::frame`]).
@@ -124,53 +134,83 @@ pub const HTML_PAGE: &str = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway
     server.</p></body></html>\n";
 
 impl Faults {
-    /// Parses a comma-separated list such as `ws-refuse,latency=200`.
+    /// Parses a comma-separated list such as `ws-refuse,latency=200`, every item included
+    /// whatever its `@ENDPOINTS` (see [`Faults::parse_for`]).
     pub fn parse(list: &str) -> Result<Faults, String> {
+        Faults::parse_for(list, None)
+    }
+
+    /// Parses the list for a request to `endpoint` (`ws`, `sse`, `iframe`, `poll`, `send`): an
+    /// item may end with `@ENDPOINT+ENDPOINT...` to apply only to requests for those.
+    pub fn parse_for(list: &str, endpoint: Option<&str>) -> Result<Faults, String> {
         let mut faults = Faults::default();
+        // Items for other endpoints are parsed all the same, so a mistake in one is an error.
+        let mut elsewhere = Faults::default();
         for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            let (name, value) = match item.split_once('=') {
-                Some((name, value)) => (name, Some(value)),
-                None => (item, None),
+            let (item, applies) = match item.rsplit_once('@') {
+                Some((item, scope)) => (item, in_scope(scope, '+', endpoint)?),
+                None => (item, true),
             };
-            let number = || {
-                value
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .ok_or_else(|| format!("fault {name} needs a number, as in {name}=100"))
-            };
-            match (name, value) {
-                ("ws-refuse", None) => faults.ws_refuse = true,
-                ("ws-hang", None) => faults.ws_hang = true,
-                ("ws-drop-open", None) => faults.ws_drop_open = true,
-                ("sse-refuse", None) => faults.sse_refuse = true,
-                ("eventsource-refuse", None) => faults.eventsource_refuse = true,
-                ("stream-buffer", None) => faults.stream_buffer = true,
-                ("drop-every", _) => match number()? {
-                    0 => return Err("drop-every needs N >= 1".into()),
-                    n => faults.drop_every = Some(n),
-                },
-                ("http-error", _) => {
-                    let code = u16::try_from(number()?)
-                        .ok()
-                        .and_then(|c| StatusCode::from_u16(c).ok());
-                    match code {
-                        Some(code) if code.as_u16() >= 200 => faults.http_error = Some(code),
-                        _ => return Err("http-error needs a status code 200..=999".into()),
-                    }
-                }
-                ("latency", _) => faults.latency = Some(Duration::from_millis(number()?)),
-                ("retry-after", _) => faults.retry_after = Some(number()?),
-                ("html-200", None) => faults.html_200 = true,
-                ("unknown-session", None) => faults.unknown_session = true,
-                ("garbage-frame", None) => faults.garbage_frame = true,
-                ("bad-frame", kind) => faults.bad_frame = Some(BadFrame::parse(kind)?),
-                ("seq-repeat", None) => faults.seq_repeat = true,
-                ("seq-skip", None) => faults.seq_skip = true,
-                ("bad-utf8", None) => faults.bad_utf8 = true,
-                ("cut-mid-event", None) => faults.cut_mid_event = true,
-                _ => return Err(format!("unknown fault {item:?}")),
-            }
+            let target = if applies { &mut faults } else { &mut elsewhere };
+            target.add(item)?;
         }
         Ok(faults)
+    }
+
+    /// Adds one item, `NAME` or `NAME=VALUE`.
+    fn add(&mut self, item: &str) -> Result<(), String> {
+        let faults = self;
+        let (name, value) = match item.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None => (item, None),
+        };
+        let number = || {
+            value
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| format!("fault {name} needs a number, as in {name}=100"))
+        };
+        match (name, value) {
+            ("ws-refuse", None) => faults.ws_refuse = true,
+            ("ws-hang", None) => faults.ws_hang = true,
+            ("ws-drop-open", None) => faults.ws_drop_open = true,
+            ("sse-refuse", None) => faults.sse_refuse = true,
+            ("eventsource-refuse", None) => faults.eventsource_refuse = true,
+            ("stream-buffer", None) => faults.stream_buffer = true,
+            ("drop-every", _) => match number()? {
+                0 => return Err("drop-every needs N >= 1".into()),
+                n => faults.drop_every = Some(n),
+            },
+            ("stall-after", _) => match number()? {
+                0 => return Err("stall-after needs N >= 1".into()),
+                n => faults.stall_after = Some(n),
+            },
+            ("heartbeat", _) => match number()? {
+                0 => return Err("heartbeat needs MS >= 1".into()),
+                ms => faults.heartbeat = Some(Duration::from_millis(ms)),
+            },
+            ("http-error", _) => {
+                let code = u16::try_from(number()?)
+                    .ok()
+                    .and_then(|c| StatusCode::from_u16(c).ok());
+                match code {
+                    Some(code) if code.as_u16() >= 200 => faults.http_error = Some(code),
+                    _ => return Err("http-error needs a status code 200..=999".into()),
+                }
+            }
+            ("latency", _) => faults.latency = Some(Duration::from_millis(number()?)),
+            ("retry-after", _) => faults.retry_after = Some(number()?),
+            ("html-200", None) => faults.html_200 = true,
+            ("unknown-session", None) => faults.unknown_session = true,
+            ("garbage-frame", None) => faults.garbage_frame = true,
+            ("bad-frame", kind) => faults.bad_frame = Some(BadFrame::parse(kind)?),
+            ("seq-repeat", None) => faults.seq_repeat = true,
+            ("seq-skip", None) => faults.seq_skip = true,
+            ("bad-utf8", None) => faults.bad_utf8 = true,
+            ("cut-mid-event", None) => faults.cut_mid_event = true,
+            ("send-delay", _) => faults.send_delay = Some(Duration::from_millis(number()?)),
+            _ => return Err(format!("unknown fault {item:?}")),
+        }
+        Ok(())
     }
 
     /// The `http-error` answer (with `Retry-After` for 429 and 503, or as `retry-after` says),
@@ -278,18 +318,26 @@ struct FaultQuery {
 /// The endpoints `fault_on` may name.
 const ENDPOINTS: [&str; 5] = ["ws", "sse", "iframe", "poll", "send"];
 
-/// Whether `fault_on=LIST` (comma-separated endpoint names) lets the faults apply to a request
-/// for `path`; an unknown name is an error.
-fn applies_to(list: &str, path: &str) -> Result<bool, String> {
-    let endpoint = path.rsplit('/').next().unwrap_or_default();
-    let mut applies = false;
-    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+/// The endpoint a request is for: the last segment of its path (`/rt/send`: `send`).
+fn endpoint(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or_default()
+}
+
+/// Whether a list of endpoint names separated by `separator` (`fault_on=poll,send`, or an
+/// item's `@poll+send`) includes `endpoint` (`None`: any); an unknown name is an error.
+fn in_scope(list: &str, separator: char, endpoint: Option<&str>) -> Result<bool, String> {
+    let mut applies = endpoint.is_none();
+    for name in list
+        .split(separator)
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
         if !ENDPOINTS.contains(&name) {
             return Err(format!(
-                "fault_on: unknown endpoint {name:?} (ws, sse, iframe, poll, send)"
+                "unknown endpoint {name:?} (ws, sse, iframe, poll, send)"
             ));
         }
-        applies |= name == endpoint;
+        applies |= Some(name) == endpoint;
     }
     Ok(applies)
 }
@@ -313,9 +361,12 @@ impl FromRequestParts<AppState> for Faults {
         let Some(list) = query.fault else {
             return Ok(Faults::default());
         };
-        let faults = Faults::parse(&list).map_err(bad)?;
+        let endpoint = endpoint(parts.uri.path());
+        let faults = Faults::parse_for(&list, Some(endpoint)).map_err(bad)?;
         let elsewhere = match &query.fault_on {
-            Some(on) => !applies_to(on, parts.uri.path()).map_err(bad)?,
+            Some(on) => {
+                !in_scope(on, ',', Some(endpoint)).map_err(|e| bad(format!("fault_on: {e}")))?
+            }
             None => false,
         };
         let expired = query
@@ -341,7 +392,8 @@ mod tests {
         let faults = Faults::parse(
             "ws-refuse,ws-hang,ws-drop-open,sse-refuse,eventsource-refuse,stream-buffer,drop-every=3,\
              http-error=502,latency=20,retry-after=4,html-200,unknown-session,garbage-frame,\
-             bad-frame=no-s,seq-repeat,seq-skip,bad-utf8,cut-mid-event",
+             bad-frame=no-s,seq-repeat,seq-skip,bad-utf8,cut-mid-event,send-delay=5,\
+             stall-after=2,heartbeat=250",
         )
         .expect("valid list");
         assert_eq!(
@@ -354,6 +406,8 @@ mod tests {
                 eventsource_refuse: true,
                 stream_buffer: true,
                 drop_every: Some(3),
+                stall_after: Some(2),
+                heartbeat: Some(Duration::from_millis(250)),
                 http_error: Some(StatusCode::BAD_GATEWAY),
                 latency: Some(Duration::from_millis(20)),
                 retry_after: Some(4),
@@ -365,6 +419,7 @@ mod tests {
                 seq_skip: true,
                 bad_utf8: true,
                 cut_mid_event: true,
+                send_delay: Some(Duration::from_millis(5)),
             }
         );
         assert_eq!(
@@ -393,10 +448,26 @@ mod tests {
 
     #[test]
     fn fault_on_names_endpoints() {
-        assert_eq!(applies_to("send", "/rt/send"), Ok(true));
-        assert_eq!(applies_to("poll, send", "/rt/poll"), Ok(true));
-        assert_eq!(applies_to("send", "/rt/poll"), Ok(false));
-        assert!(applies_to("sse,nope", "/rt/sse").is_err());
+        let on = |list, path| in_scope(list, ',', Some(endpoint(path)));
+        assert_eq!(on("send", "/rt/send"), Ok(true));
+        assert_eq!(on("poll, send", "/rt/poll"), Ok(true));
+        assert_eq!(on("send", "/rt/poll"), Ok(false));
+        assert!(on("sse,nope", "/rt/sse").is_err());
+    }
+
+    #[test]
+    fn items_scoped_to_endpoints() {
+        let list = "unknown-session@ws+sse,send-delay=300@send,latency=5";
+        let sse = Faults::parse_for(list, Some("sse")).expect("valid");
+        assert!(sse.unknown_session && sse.send_delay.is_none());
+        assert_eq!(sse.latency, Some(Duration::from_millis(5)));
+        let send = Faults::parse_for(list, Some("send")).expect("valid");
+        assert!(!send.unknown_session);
+        assert_eq!(send.send_delay, Some(Duration::from_millis(300)));
+        let all = Faults::parse(list).expect("valid");
+        assert!(all.unknown_session && all.send_delay.is_some());
+        assert!(Faults::parse_for("latency=5@nope", Some("sse")).is_err());
+        assert!(Faults::parse_for("nope@send", Some("sse")).is_err());
     }
 
     #[test]

@@ -19,10 +19,10 @@ impl Inner {
     fn silence_limit_ms(&self, kind: TransportKind) -> f64 {
         let options = &self.options;
         let heartbeat = self.state.borrow().server_heartbeat_ms;
-        // Never stricter than the server's own heartbeat allows, with room for a slow network.
+        // Never stricter than the server's own heartbeat allows: two missed beats and a second.
         let limit = options
             .heartbeat_timeout_ms
-            .max(heartbeat.saturating_add(5_000));
+            .max(heartbeat.saturating_mul(2).saturating_add(1_000));
         let limit = match kind {
             TransportKind::LongPolling => limit.max(
                 options

@@ -452,3 +452,61 @@ async fn a_listener_may_send_and_close_from_inside_a_callback() {
         .expect_err("send after close");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("closed"));
 }
+
+/// A connection that stays open but goes silent (no messages, no heartbeats) is found dead by the
+/// heartbeat deadline and replaced, and nothing is lost or repeated.
+#[wasm_bindgen_test]
+async fn a_silent_connection_is_found_dead_by_its_heartbeat_deadline() {
+    let options = format!(
+        r#"{{"transports":["websocket"],"heartbeatTimeoutMs":1000,"query":{{"fault":"stall-after=3,heartbeat=300"}},{FAST}}}"#
+    );
+    let r = Recorder::new("/rt", &options, &["burst"]);
+    r.opened().await;
+    r.client
+        .emit(
+            "burst".into(),
+            crate::harness::json(r#"{"count":7}"#).unchecked_into(),
+        )
+        .expect("emit");
+    r.wait("7 burst events", 20_000, |r| r.events("burst").len() >= 7)
+        .await;
+    let ns: Vec<u32> = r
+        .events("burst")
+        .iter()
+        .map(|e| get(&e.a, "n").as_f64().unwrap_or(0.0) as u32)
+        .collect();
+    assert_eq!(ns, (1..=7).collect::<Vec<_>>());
+    let dead = r
+        .events("error")
+        .iter()
+        .filter(|e| crate::harness::error_message(&e.a).contains("heartbeat timeout"))
+        .count();
+    assert!(
+        dead >= 2,
+        "the stalls were not detected by the heartbeat deadline:\n{}",
+        r.dump()
+    );
+}
+
+/// Coming back online retries at once instead of waiting out the backoff.
+#[wasm_bindgen_test]
+async fn going_online_retries_at_once() {
+    let key = unique_key();
+    let options = format!(
+        r#"{{"transports":["websocket"],"reconnect":{{"initialDelayMs":30000,"maxDelayMs":30000}},"query":{{"fault":"ws-refuse","fault_key":"{key}"}}}}"#
+    );
+    let r = Recorder::new("/rt", &options, &[]);
+    r.wait("a reconnect scheduled", 10_000, |r| {
+        !r.events("reconnecting").is_empty()
+    })
+    .await;
+    hook("lift", &key).await;
+    let window = web_sys::window().expect("window");
+    window
+        .dispatch_event(&web_sys::Event::new("online").expect("event"))
+        .expect("dispatch");
+    r.wait("open right after online", 3_000, |r| {
+        !r.events("open").is_empty()
+    })
+    .await;
+}

@@ -82,8 +82,8 @@ pub fn connect(
         Connection::Probe(Probe {
             claim: opened.session.probe(),
             session: opened.session,
+            heartbeat: faults.heartbeat.unwrap_or(state.config.heartbeat),
             faults,
-            heartbeat: state.config.heartbeat,
             lifetime: state.config.probe_lifetime,
         })
     } else {
@@ -102,8 +102,8 @@ pub fn attach(state: &AppState, opened: Opened, after: u64, faults: Faults, poll
         attachment,
         created: opened.created,
         after,
+        heartbeat: faults.heartbeat.unwrap_or(state.config.heartbeat),
         faults,
-        heartbeat: state.config.heartbeat,
     }
 }
 

@@ -45,7 +45,10 @@ pub async fn poll(State(state): State<AppState>, faults: Faults, uri: Uri) -> Re
     };
     if query.is_probe() {
         // An upgrade probe: proves the session and the endpoint, changes nothing.
-        let open = open_frame(&opened.session, state.config.heartbeat);
+        let open = open_frame(
+            &opened.session,
+            faults.heartbeat.unwrap_or(state.config.heartbeat),
+        );
         let body = json_array(std::iter::once(open));
         faults.delay().await;
         return json_response(StatusCode::OK, body);

@@ -129,6 +129,34 @@ async fn drop_every_ends_each_transport_after_n_messages() {
     assert_eq!(events.next().await, None, "ended without an r frame");
 }
 
+/// `stall-after=N`: after N messages the connection stays open but carries nothing more, not even
+/// heartbeats, whatever the session produces.
+#[tokio::test]
+async fn stall_after_goes_silent_but_keeps_the_connection() {
+    let server = Server::start(Config {
+        heartbeat: Duration::from_millis(100),
+        ..config()
+    })
+    .await;
+    let session = server.session().await;
+    server.send_texts(&session, 1, 2).await;
+    let query = format!("{}&fault=stall-after%3D2", session.query());
+    let mut ws = ws_connect(&server.ws_url(&format!("/rt/ws?{query}")), None)
+        .await
+        .expect("connect");
+    assert_eq!(ws_json(&mut ws).await["t"], "o");
+    assert_eq!(ws_json(&mut ws).await["s"], 1);
+    assert_eq!(ws_json(&mut ws).await["s"], 2);
+    server.send_texts(&session, 3, 2).await;
+    // Five heartbeat intervals: a live connection would have carried heartbeats and messages.
+    let silent = tokio::time::timeout(Duration::from_millis(500), ws_next(&mut ws)).await;
+    assert!(
+        silent.is_err(),
+        "a stalled connection wrote {:?}",
+        silent.ok()
+    );
+}
+
 #[tokio::test]
 async fn http_error_answers_every_http_transport_request() {
     let server = Server::default().await;
