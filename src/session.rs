@@ -119,6 +119,17 @@ impl Inbound {
         Some(self.last_seq)
     }
 
+    /// Whether enough messages arrived since the last ack that one is due whatever the clock
+    /// says: lets the caller skip reading the clock for every message.
+    pub fn count_due(&self) -> bool {
+        self.last_seq != self.acked_seq && self.unacked >= ACK_EVERY_MESSAGES
+    }
+
+    /// Whether anything received is not acknowledged yet.
+    pub fn has_unacked(&self) -> bool {
+        self.last_seq != self.acked_seq
+    }
+
     /// The highest sequence number received: the `after` parameter of a resume request.
     pub fn after(&self) -> u64 {
         self.last_seq

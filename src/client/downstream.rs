@@ -1,10 +1,13 @@
 //! Downstream: frames from the transport to the listeners, exactly once and in order.
 
 use gloo_timers::callback::Timeout;
-use js_sys::{Array, JsString, Reflect, Uint8Array, JSON};
+use std::cell::RefCell;
+
+use js_sys::{Array, JsString, Reflect, Uint8Array};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::{Inner, Reopen, SessionIds, ACK_IDLE_MS};
+use super::{Delay, Inner, Reopen, SessionIds, ACK_IDLE_MS};
 use crate::base64;
 use crate::error::ErrorCode;
 use crate::event::{ClientEvent, Data, MessageInfo};
@@ -168,7 +171,12 @@ impl Inner {
                     let Some(name) = get_str(frame, "e") else {
                         return self.protocol_error(attempt, "an event frame has no name");
                     };
-                    let value = Reflect::get(frame, &"v".into()).unwrap_or(JsValue::NULL);
+                    let value = field(frame, "v");
+                    let value = if value.is_undefined() {
+                        JsValue::NULL
+                    } else {
+                        value
+                    };
                     self.deliver(attempt, seq, |mut info| {
                         info.event = Some(name.clone());
                         ClientEvent::Named {
@@ -177,9 +185,7 @@ impl Inner {
                             info,
                         }
                     });
-                } else if let Ok(text) = Reflect::get(frame, &"d".into())
-                    .and_then(|d| d.dyn_into::<JsString>().map_err(|_| JsValue::NULL))
-                {
+                } else if let Ok(text) = field(frame, "d").dyn_into::<JsString>() {
                     self.deliver(attempt, seq, |info| ClientEvent::Message {
                         data: Data::Text(text),
                         info,
@@ -251,7 +257,7 @@ impl Inner {
                 } else {
                     // Even a new session was refused: back off rather than spin.
                     let index = self.state.borrow().index;
-                    self.schedule_retry(index, &reason, None);
+                    self.schedule_retry(index, &reason, Delay::default());
                 }
             }
             _ => {} // Unknown frame types are ignored, so servers can add them.
@@ -317,59 +323,88 @@ impl Inner {
         if matches!(kind, TransportKind::Polling | TransportKind::LongPolling) {
             return; // Every poll's `after` parameter acknowledges.
         }
-        let due = {
+        // The hot path reads no clock and sets no timer: a count-based ack when 64 arrived, and
+        // one idle timer per second while anything is unacknowledged.
+        let (due, arm) = {
             let mut state = self.state.borrow_mut();
             if state.attempt != attempt {
                 return;
             }
-            let due = state.inbound.ack_due(page::now_ms());
-            if due.is_some() {
-                state.ack_pending = due;
-                state.ack_timer = None;
+            let due = state.inbound.count_due();
+            if due {
+                state.ack_pending = state.inbound.ack_due(page::now_ms());
             }
-            due.is_some() || state.ack_timer.is_some()
+            (
+                due,
+                state.ack_timer.is_none() && state.inbound.has_unacked(),
+            )
         };
-        if due {
-            return self.flush();
-        }
-        let weak = self.me.clone();
-        let timer = Timeout::new(ACK_IDLE_MS, move || {
-            if let Some(inner) = weak.upgrade() {
-                {
-                    let mut state = inner.state.borrow_mut();
-                    state.ack_timer = None;
-                    if let Some(seq) = state.inbound.ack_due(page::now_ms()) {
-                        state.ack_pending = Some(seq);
+        if arm {
+            let weak = self.me.clone();
+            let timer = Timeout::new(ACK_IDLE_MS, move || {
+                if let Some(inner) = weak.upgrade() {
+                    {
+                        let mut state = inner.state.borrow_mut();
+                        state.ack_timer = None;
+                        if let Some(seq) = state.inbound.ack_due(page::now_ms()) {
+                            state.ack_pending = Some(seq);
+                        }
                     }
+                    inner.flush();
+                    // Still something to acknowledge later (the clock said not yet): look again.
+                    let attempt = inner.state.borrow().attempt;
+                    inner.ack_if_due(attempt);
                 }
-                inner.flush();
+            });
+            let mut state = self.state.borrow_mut();
+            if state.attempt == attempt {
+                state.ack_timer = Some(timer);
             }
-        });
-        let mut state = self.state.borrow_mut();
-        if state.attempt == attempt && state.inbound.after() > 0 {
-            state.ack_timer = Some(timer);
+        }
+        if due {
+            self.flush();
         }
     }
 }
 
-/// Reads a string field of a frame.
-pub(super) fn get_str(object: &JsValue, key: &str) -> Option<String> {
-    Reflect::get(object, &JsValue::from_str(key))
-        .ok()?
-        .as_string()
+/// A frame's field. The key strings are made once, not for every message read.
+pub(super) fn field(object: &JsValue, key: &'static str) -> JsValue {
+    thread_local! {
+        static KEYS: RefCell<Vec<(&'static str, JsValue)>> = const { RefCell::new(Vec::new()) };
+    }
+    let key = KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        if let Some((_, k)) = keys.iter().find(|(k, _)| *k == key) {
+            return k.clone();
+        }
+        let k = JsValue::from_str(key);
+        keys.push((key, k.clone()));
+        k
+    });
+    Reflect::get(object, &key).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn get_u64(object: &JsValue, key: &str) -> Option<u64> {
-    let n = Reflect::get(object, &JsValue::from_str(key))
-        .ok()?
-        .as_f64()?;
+/// Reads a string field of a frame.
+pub(super) fn get_str(object: &JsValue, key: &'static str) -> Option<String> {
+    field(object, key).as_string()
+}
+
+fn get_u64(object: &JsValue, key: &'static str) -> Option<u64> {
+    let n = field(object, key).as_f64()?;
     (n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0)
         .then_some(n as u64)
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `JSON.parse` of a JS string: the text is not copied into Rust and back.
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    fn json_parse(text: &JsString) -> Result<JsValue, JsValue>;
+}
+
 /// Parses a text unit into frames: one object, or a polling answer's array of them.
 pub(super) fn parse_frames(data: &JsString) -> Option<Vec<JsValue>> {
-    let parsed = JSON::parse(&String::from(data)).ok()?;
+    let parsed = json_parse(data).ok()?;
     if Array::is_array(&parsed) {
         Some(parsed.unchecked_into::<Array>().iter().collect())
     } else {

@@ -46,12 +46,11 @@ impl Inner {
             return;
         }
         let kind = self.transport_kind();
-        let limit = self.silence_limit_ms(kind);
-        let last = self.state.borrow().last_rx_ms;
-        let remaining = (last + limit - page::now_ms()).clamp(0.0, limit);
+        // Looked at every half limit, so a silence is found between one and one and a half
+        // limits after the last frame, without reading the clock for every frame.
+        let period = self.silence_limit_ms(kind) / 2.0;
         let weak = self.me.clone();
-        // +1: fire just after the deadline, not a hair before it.
-        let timer = Timeout::new(remaining as u32 + 1, move || {
+        let timer = Timeout::new(period as u32 + 1, move || {
             if let Some(inner) = weak.upgrade() {
                 inner.check_liveness(attempt);
             }
@@ -65,14 +64,16 @@ impl Inner {
     /// Closes the transport of `attempt` if it has been silent too long; otherwise re-arms.
     pub(super) fn check_liveness(&self, attempt: u64) {
         let (silent, kind) = {
-            let state = self.state.borrow();
+            let mut state = self.state.borrow_mut();
             if state.attempt != attempt || !state.opened {
                 return;
             }
-            (
-                page::now_ms() - state.last_rx_ms,
-                self.options.transports[state.index],
-            )
+            let now = page::now_ms();
+            if state.rx_count != state.rx_seen {
+                state.rx_seen = state.rx_count;
+                state.last_rx_ms = now;
+            }
+            (now - state.last_rx_ms, self.options.transports[state.index])
         };
         let limit = self.silence_limit_ms(kind);
         if silent >= limit {

@@ -106,6 +106,15 @@ struct Endpoint {
     origin: String,
 }
 
+/// What decides the wait before a reconnection attempt, besides the backoff.
+#[derive(Clone, Copy, Debug, Default)]
+struct Delay {
+    /// The server's `Retry-After`: a floor.
+    retry_after_ms: Option<u32>,
+    /// The connection worked before it dropped: the first retry comes almost at once.
+    quick_first: bool,
+}
+
 /// Why a transport is being (re)opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Reopen {
@@ -153,8 +162,12 @@ struct State {
     was_open: bool,
     /// Why the next open happens, when it is planned rather than a reconnect.
     reopen: Reopen,
-    /// Wall-clock time (ms since the epoch) anything last arrived on the current transport.
+    /// Wall-clock time (ms since the epoch) the current transport was last seen alive: set when
+    /// it opens, and by the liveness check when frames arrived since (no clock read per frame).
     last_rx_ms: f64,
+    /// Frames received on the current transport, and the count the liveness check last saw.
+    rx_count: u64,
+    rx_seen: u64,
     /// The server's heartbeat interval, from its open frame.
     server_heartbeat_ms: u32,
     /// Frames received on the current attempt since it opened.
@@ -211,6 +224,8 @@ impl RealtimeClient {
                 was_open: false,
                 reopen: Reopen::Reconnect,
                 last_rx_ms: 0.0,
+                rx_count: 0,
+                rx_seen: 0,
                 server_heartbeat_ms: 0,
                 frames_since_open: 0,
                 connection_last_seq: 0,
@@ -552,7 +567,7 @@ impl Inner {
             TransportEvent::Frame(frame) => {
                 {
                     let mut state = self.state.borrow_mut();
-                    state.last_rx_ms = page::now_ms();
+                    state.rx_count = state.rx_count.wrapping_add(1);
                     if state.opened {
                         state.frames_since_open += 1;
                         if state.frames_since_open == 1 {
@@ -582,6 +597,7 @@ impl Inner {
             state.opened = true;
             state.connect_timer = None;
             state.last_rx_ms = page::now_ms();
+            state.rx_seen = state.rx_count;
             let reopen = core::mem::replace(&mut state.reopen, Reopen::Reconnect);
             if state.was_open && reopen == Reopen::Reconnect {
                 state.stats.reconnects += 1;
@@ -644,7 +660,11 @@ impl Inner {
             format!("no transport could connect (last: {from}: {reason})"),
         );
         let floor = core::mem::take(&mut self.state.borrow_mut().retry_floor_ms);
-        self.schedule_retry(0, &reason, Some(floor));
+        let delay = Delay {
+            retry_after_ms: Some(floor),
+            quick_first: false,
+        };
+        self.schedule_retry(0, &reason, delay);
     }
 
     /// An attempt's transport ended.
@@ -662,9 +682,10 @@ impl Inner {
         let kind = self.transport_kind();
         // A transport that keeps dropping before it delivers anything (a proxy that accepts and
         // cuts, a middlebox that kills idle streams) is demoted to the next one.
+        let worked = self.state.borrow().frames_since_open > 0;
         let demote_to = {
             let mut state = self.state.borrow_mut();
-            if state.frames_since_open == 0 {
+            if !worked {
                 state.unstable += 1;
             }
             let next = self.options.transports.get(state.index + 1).copied();
@@ -691,7 +712,11 @@ impl Inner {
             });
         }
         let index = self.state.borrow().index;
-        self.schedule_retry(index, &closed.reason, closed.retry_after_ms);
+        let delay = Delay {
+            retry_after_ms: closed.retry_after_ms,
+            quick_first: worked,
+        };
+        self.schedule_retry(index, &closed.reason, delay);
     }
 
     /// Drops the current transport and everything tied to it, outside any borrow.
@@ -716,7 +741,7 @@ impl Inner {
 
     /// Waits (backoff) and tries again from transport `index`; gives up when attempts run out.
     /// `retry_after_ms`: the server's `Retry-After`, a floor under the backoff delay.
-    fn schedule_retry(&self, index: usize, reason: &str, retry_after_ms: Option<u32>) {
+    fn schedule_retry(&self, index: usize, reason: &str, delay: Delay) {
         let Some(backoff) = self.backoff else {
             return self.stop(1006, reason, false);
         };
@@ -732,7 +757,15 @@ impl Inner {
                 false,
             );
         };
-        let delay_ms = delay_ms.max(retry_after_ms.unwrap_or(0));
+        // A connection that worked and then dropped is retried almost at once (most drops are
+        // transient), spread over a quarter of the first delay so a fleet cut off together by a
+        // restart does not come back in lock-step.
+        let delay_ms = if delay.quick_first && failures == 1 {
+            (js_sys::Math::random() * f64::from(backoff.initial_delay_ms) / 4.0) as u32
+        } else {
+            delay_ms
+        };
+        let delay_ms = delay_ms.max(delay.retry_after_ms.unwrap_or(0));
         let attempt = {
             let mut state = self.state.borrow_mut();
             state.index = index;

@@ -5,6 +5,7 @@
 
 mod faults;
 mod harness;
+mod hostile;
 mod options;
 mod raw;
 mod session;

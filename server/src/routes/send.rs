@@ -21,10 +21,14 @@ pub async fn send(State(state): State<AppState>, faults: Faults, uri: Uri, body:
         Ok(body) => body,
         Err(response) => return response,
     };
-    match receive(&state, &faults, &uri, &body) {
+    let answer = match receive(&state, &faults, &uri, &body) {
         Ok(ack) => json_response(StatusCode::OK, Frame::Ack(ack).to_json()),
         Err(refusal) => refusal.into_response(),
+    };
+    if let Some(delay) = faults.send_delay {
+        tokio::time::sleep(delay).await;
     }
+    answer
 }
 
 fn receive(state: &AppState, faults: &Faults, uri: &Uri, body: &[u8]) -> Result<u64, Refusal> {

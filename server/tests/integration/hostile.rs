@@ -537,3 +537,53 @@ async fn tampering_waits_for_a_second_message() {
     let frames: Vec<Value> = serde_json::from_slice(&body).expect("JSON");
     assert_eq!(frames[1..], [json!({"t":"m","s":1,"d":"m1"})]);
 }
+
+#[tokio::test]
+async fn send_delay_processes_at_once_and_answers_late() {
+    let server = Server::default().await;
+    let session = server.session().await;
+    let started = std::time::Instant::now();
+    let post = server
+        .http
+        .post(server.url(&format!(
+            "/rt/send?{}&fault=send-delay%3D400",
+            session.query()
+        )))
+        .body(r#"[{"t":"m","c":1,"d":"early"}]"#)
+        .send();
+    let (answer, frames) = tokio::join!(post, async {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        server.poll(&session, 0).await
+    });
+    assert_eq!(frames.len(), 2, "processed before the answer: {frames:?}");
+    assert_eq!(answer.expect("POST").status(), StatusCode::OK);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(400));
+}
+
+#[tokio::test]
+async fn faults_scoped_to_endpoints_with_at() {
+    let server = Server::default().await;
+    let session = server.session().await;
+    let fault = "fault=http-error%3D500%40send%2Bpoll,html-200%40sse";
+    assert_eq!(
+        server
+            .get(&format!("/rt/poll?{}&{fault}", session.query()))
+            .await
+            .status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    let sse = server
+        .get(&format!("/rt/sse?{}&{fault}", session.query()))
+        .await;
+    assert_eq!(sse.headers()["content-type"], "text/html; charset=utf-8");
+    assert_eq!(
+        server
+            .get(&format!(
+                "/rt/poll?{}&fault=latency%3D1%40nope",
+                session.query()
+            ))
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+}
