@@ -48,6 +48,13 @@ pub struct Faults {
     pub stream_buffer: bool,
     /// `drop-every=N`: a downstream connection ends after N messages; a poll answers at most N.
     pub drop_every: Option<u64>,
+    /// `stall-after=N`: a streaming connection (WebSocket, event stream, iframe) goes silent
+    /// after N messages, heartbeats included, but stays open: a dead connection the network
+    /// does not report, which only the client's heartbeat deadline can find.
+    pub stall_after: Option<u64>,
+    /// `heartbeat=MS`: this connection's heartbeat interval (announced in its `o` frame), so
+    /// tests of heartbeat deadlines need not wait for the server's default.
+    pub heartbeat: Option<Duration>,
     /// `http-error=CODE`: `/sse`, `/iframe`, `/poll` and `/send` are answered with CODE.
     pub http_error: Option<StatusCode>,
     /// `latency=MS`: every downstream write waits this long first.
@@ -172,6 +179,14 @@ impl Faults {
             ("drop-every", _) => match number()? {
                 0 => return Err("drop-every needs N >= 1".into()),
                 n => faults.drop_every = Some(n),
+            },
+            ("stall-after", _) => match number()? {
+                0 => return Err("stall-after needs N >= 1".into()),
+                n => faults.stall_after = Some(n),
+            },
+            ("heartbeat", _) => match number()? {
+                0 => return Err("heartbeat needs MS >= 1".into()),
+                ms => faults.heartbeat = Some(Duration::from_millis(ms)),
             },
             ("http-error", _) => {
                 let code = u16::try_from(number()?)
@@ -377,7 +392,8 @@ mod tests {
         let faults = Faults::parse(
             "ws-refuse,ws-hang,ws-drop-open,sse-refuse,eventsource-refuse,stream-buffer,drop-every=3,\
              http-error=502,latency=20,retry-after=4,html-200,unknown-session,garbage-frame,\
-             bad-frame=no-s,seq-repeat,seq-skip,bad-utf8,cut-mid-event,send-delay=5",
+             bad-frame=no-s,seq-repeat,seq-skip,bad-utf8,cut-mid-event,send-delay=5,\
+             stall-after=2,heartbeat=250",
         )
         .expect("valid list");
         assert_eq!(
@@ -390,6 +406,8 @@ mod tests {
                 eventsource_refuse: true,
                 stream_buffer: true,
                 drop_every: Some(3),
+                stall_after: Some(2),
+                heartbeat: Some(Duration::from_millis(250)),
                 http_error: Some(StatusCode::BAD_GATEWAY),
                 latency: Some(Duration::from_millis(20)),
                 retry_after: Some(4),
