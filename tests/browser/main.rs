@@ -9,5 +9,6 @@ mod hostile;
 mod options;
 mod raw;
 mod session;
+mod soak;
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
