@@ -7,7 +7,7 @@ use js_sys::{Array, JsString, Reflect, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::{Delay, Inner, Reopen, SessionIds, ACK_IDLE_MS};
+use super::{Inner, Reopen, SessionIds, ACK_IDLE_MS};
 use crate::base64;
 use crate::error::ErrorCode;
 use crate::event::{ClientEvent, Data, MessageInfo};
@@ -236,28 +236,21 @@ impl Inner {
                     let message = format!("the server refused the connection ({code}): {reason}");
                     return self.transport_closed(attempt, Closed::new(message));
                 }
-                let lost = {
-                    let mut state = self.state.borrow_mut();
-                    let had = state.session.take().is_some();
-                    state.inbound.reset();
-                    state.outbox.reset();
-                    had
-                };
                 self.release_transport();
                 self.error(
                     ErrorCode::Gap,
                     format!("the server ended the session ({code}): {reason}"),
                 );
-                if !self.is_current(attempt) {
-                    return;
-                }
-                if lost {
-                    // The old session is gone: start a new one at once.
-                    self.start_attempt();
-                } else {
-                    // Even a new session was refused: back off rather than spin.
-                    let index = self.state.borrow().index;
-                    self.schedule_retry(index, &reason, Delay::default());
+                // A POST still in flight may carry the old session's acknowledgement of messages
+                // it processed: the outbox is renumbered for the new session only once that answer
+                // is in, or they would be sent (and acted on) twice.
+                let in_flight = {
+                    let mut state = self.state.borrow_mut();
+                    state.session_ended = true;
+                    state.upload.is_some()
+                };
+                if !in_flight && self.is_current(attempt) {
+                    self.start_new_session();
                 }
             }
             _ => {} // Unknown frame types are ignored, so servers can add them.

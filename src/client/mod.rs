@@ -162,6 +162,8 @@ struct State {
     was_open: bool,
     /// Why the next open happens, when it is planned rather than a reconnect.
     reopen: Reopen,
+    /// The server ended the session; a new one starts once no upstream POST is in flight.
+    session_ended: bool,
     /// Wall-clock time (ms since the epoch) the current transport was last seen alive: set when
     /// it opens, and by the liveness check when frames arrived since (no clock read per frame).
     last_rx_ms: f64,
@@ -223,6 +225,7 @@ impl RealtimeClient {
                 retry_floor_ms: 0,
                 was_open: false,
                 reopen: Reopen::Reconnect,
+                session_ended: false,
                 last_rx_ms: 0.0,
                 rx_count: 0,
                 rx_seen: 0,
@@ -721,7 +724,9 @@ impl Inner {
 
     /// Drops the current transport and everything tied to it, outside any borrow.
     fn release_transport(&self) {
-        let (transport, upload, timers, probe) = {
+        // The upstream POST in flight, if any, is kept: it belongs to the session, not to the
+        // transport, and its answer acknowledges what the server processed.
+        let (transport, timers, probe) = {
             let mut state = self.state.borrow_mut();
             state.opened = false;
             let timers = (
@@ -731,12 +736,32 @@ impl Inner {
                 state.liveness_timer.take(),
             );
             let probe = state.upgrade.cancel();
-            (state.transport.take(), state.upload.take(), timers, probe)
+            (state.transport.take(), timers, probe)
         };
         drop(transport);
-        drop(upload);
         drop(timers);
         drop(probe);
+    }
+
+    /// The server ended the session (and no upstream answer is pending): forget it, renumber the
+    /// outbox, and connect again with a new one. A client refused even a new session backs off.
+    fn start_new_session(&self) {
+        let (had, index) = {
+            let mut state = self.state.borrow_mut();
+            state.session_ended = false;
+            let had = state.session.take().is_some();
+            state.inbound.reset();
+            state.outbox.reset();
+            (had, state.index)
+        };
+        if self.state.borrow().phase == ClientState::Closed {
+            return;
+        }
+        if had {
+            self.start_attempt();
+        } else {
+            self.schedule_retry(index, "the server refused a new session", Delay::default());
+        }
     }
 
     /// Waits (backoff) and tries again from transport `index`; gives up when attempts run out.
@@ -806,6 +831,8 @@ impl Inner {
         };
         drop(retry);
         self.release_transport();
+        let upload = self.state.borrow_mut().upload.take();
+        drop(upload);
         self.set_phase(ClientState::Closed);
         if from != ClientState::Closed || !was_clean {
             self.emit(&ClientEvent::Close {

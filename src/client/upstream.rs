@@ -214,15 +214,30 @@ impl Inner {
     pub(super) fn upload_done(&self, attempt: u64, result: Result<JsString, Closed>) {
         let upload = self.state.borrow_mut().upload.take();
         drop(upload);
+        // The answer belongs to the session, not to the transport it was sent beside: its
+        // acknowledgement counts even if the downstream reconnected meanwhile.
+        let attempt = attempt.max(self.state.borrow().attempt);
         match result {
             Ok(body) => {
                 if !self.raw() && body.length() > 0 {
                     self.session_frame(attempt, Frame::text(body));
                 }
                 self.finish_switch_if_idle();
+                self.finish_session_end_if_idle();
                 self.flush();
             }
             Err(closed) => self.upload_failed(attempt, &closed),
+        }
+    }
+
+    /// Starts the new session an `x` frame asked for, once the POST it waited for answered.
+    pub(super) fn finish_session_end_if_idle(&self) {
+        let ready = {
+            let state = self.state.borrow();
+            state.session_ended && state.upload.is_none()
+        };
+        if ready {
+            self.start_new_session();
         }
     }
 
@@ -256,8 +271,9 @@ impl Inner {
                 state.upload_retry = Some(timer);
             }
         }
-        // Nothing is in flight any more: a pending upgrade may go ahead (and resend).
+        // Nothing is in flight any more: a pending upgrade or new session may go ahead.
         self.finish_switch_if_idle();
+        self.finish_session_end_if_idle();
     }
 
     pub(super) fn flush_raw_post(&self) {

@@ -642,23 +642,11 @@ async fn unknown_session_on_resume_over_websocket() {
 }
 
 #[wasm_bindgen_test]
-#[ignore = "client: when a stream drops while a POST /send is in flight, releasing the \
-            transport aborts the POST, so its ack (the frames were processed) is never seen; \
-            the session is then replaced (unknown_session on resume) and the outbox, reset, \
-            resends the already processed emit to the new session, which runs the burst again, \
-            in every new session; should keep the POST across the downstream reconnect and, \
-            before resending to a new session, wait for the old session's answer (acked: drop)"]
 async fn unknown_session_on_resume_over_eventsource() {
     session_lost_on_resume("eventsource").await;
 }
 
 #[wasm_bindgen_test]
-#[ignore = "client: when a stream drops while a POST /send is in flight, releasing the \
-            transport aborts the POST, so its ack (the frames were processed) is never seen; \
-            the session is then replaced (unknown_session on resume) and the outbox, reset, \
-            resends the already processed emit to the new session, which runs the burst again, \
-            in every new session; should keep the POST across the downstream reconnect and, \
-            before resending to a new session, wait for the old session's answer (acked: drop)"]
 async fn unknown_session_on_resume_over_iframe() {
     session_lost_on_resume("iframe").await;
 }
