@@ -210,6 +210,10 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
     let mut cursor = link.after;
     let mut delivered = 0u64;
     let mut tamper = Tamper::new(&link.faults, conn.carrier());
+    // The acknowledgement of upstream frames, written after the messages they produced (echoes):
+    // a client that sees the ack drops the frames from its outbox, so the ack must never reach
+    // it before what the frames caused, or a crash in between would lose that for good.
+    let mut pending_ack: Option<u64> = None;
     if write(conn, &link.faults, &[link.open_frame()])
         .await
         .is_err()
@@ -240,6 +244,11 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
                 Ok(Written::Cut) => return Ending::Dropped,
                 Ok(Written::Whole) => {}
             }
+            if let Some(ack) = pending_ack.take() {
+                if write(conn, &link.faults, &[Frame::Ack(ack)]).await.is_err() {
+                    return Ending::Gone;
+                }
+            }
             delivered += batch.messages.len() as u64;
             if link.faults.drop_every.is_some_and(|n| delivered >= n) {
                 return Ending::Dropped;
@@ -251,6 +260,11 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
                 return recycle(conn, link).await;
             }
             continue;
+        }
+        if let Some(ack) = pending_ack.take() {
+            if write(conn, &link.faults, &[Frame::Ack(ack)]).await.is_err() {
+                return Ending::Gone;
+            }
         }
         tokio::select! {
             changed = changes.changed() => {
@@ -272,8 +286,8 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
                     // Downstream acks need no answer; messages and events do.
                     let answer = frames.iter().any(|f| !matches!(f, ClientFrame::Ack(_)));
                     let ack = link.hub.receive(session, frames);
-                    if answer && write(conn, &link.faults, &[Frame::Ack(ack)]).await.is_err() {
-                        return Ending::Gone;
+                    if answer {
+                        pending_ack = Some(ack);
                     }
                 }
                 Input::Malformed(refusal) => {

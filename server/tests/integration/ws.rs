@@ -18,21 +18,22 @@ async fn echoes_text_and_binary_with_acks() {
     let open = ws_json(&mut ws).await;
     assert_eq!((&open["t"], &open["ack"]), (&json!("o"), &json!(0)));
     ws_send(&mut ws, json!({"t": "m", "c": 1, "d": "hi"})).await;
-    assert_eq!(ws_json(&mut ws).await, json!({"t": "a", "a": 1}));
+    // What the frames caused comes first, then their acknowledgement (see PROTOCOL.md).
     assert_eq!(ws_json(&mut ws).await, json!({"t": "m", "s": 1, "d": "hi"}));
+    assert_eq!(ws_json(&mut ws).await, json!({"t": "a", "a": 1}));
     let mut binary = 2u64.to_be_bytes().to_vec();
     binary.extend_from_slice(&[0, 1, 255]);
     ws.send(WsMessage::Binary(binary.into()))
         .await
         .expect("send");
-    assert_eq!(ws_json(&mut ws).await, json!({"t": "a", "a": 2}));
     assert_eq!(ws_next(&mut ws).await, WsFrame::Binary(2, vec![0, 1, 255]));
+    assert_eq!(ws_json(&mut ws).await, json!({"t": "a", "a": 2}));
     ws_send(&mut ws, json!({"t": "e", "c": 3, "e": "echo", "v": [true]})).await;
-    assert_eq!(ws_json(&mut ws).await["a"], 3);
     assert_eq!(
         ws_json(&mut ws).await,
         json!({"t": "e", "s": 3, "e": "echo", "v": [true]})
     );
+    assert_eq!(ws_json(&mut ws).await["a"], 3);
 }
 
 #[tokio::test]
