@@ -127,7 +127,7 @@ RT_GECKODRIVER="${GECKODRIVER:-$(command -v geckodriver 2>/dev/null || true)}"
 export RT_GECKODRIVER
 # wasm-bindgen-test-runner gives ONE test binary (all tests of one tests/*.rs file) this many
 # seconds in total, default 20: far too little for reconnect/fallback tests.
-export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
+export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-900}"
 
 if [ "${1:-}" = --wasm ]; then
   for kv in "${RT_WASM_ENV[@]}"; do

@@ -18,7 +18,7 @@
 # Logs: target/test-logs/. The last line counts the tests of steps 3, 5 and 6: `N passed, M failed`.
 #
 # Environment: RT_FUZZ_SECONDS (per fuzz target, default 10; 0 skips), RT_BROWSERS="chrome firefox" (default), WASM_BINDGEN_TEST_TIMEOUT (seconds per
-# browser test binary, default 300), RT_BROWSER_TEST_TIMEOUT (seconds per browser run, default
+# browser test binary, default 900), RT_BROWSER_TEST_TIMEOUT (seconds per browser run, default
 # 1800), RT_SERVER_ARGS (extra server flags).
 set -uo pipefail
 
