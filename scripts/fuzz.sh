@@ -3,7 +3,7 @@
 # any crash. The test command runs it briefly; run it longer to grow the corpus:
 #
 #   bash scripts/fuzz.sh            # 10 s per target (what scripts/test.sh does)
-#   RT_FUZZ_SECONDS=600 bash scripts/fuzz.sh
+#   RT_FUZZ_SECONDS=600 RT_FUZZ_GROW=1 bash scripts/fuzz.sh   # and keep what it finds in fuzz/corpus
 #
 # Needs the nightly toolchain (installed by rustup on these machines) and cargo-fuzz, which this
 # script installs when missing. A crash leaves its input in fuzz/artifacts/<target>/: turn it into
@@ -30,9 +30,17 @@ fi
 status=0
 for target in $(cargo fuzz list); do
   mkdir -p "corpus/$target"
+  # New inputs go to a scratch directory unless asked to grow the kept corpus (then minimise it
+  # with `cargo fuzz cmin` before committing).
+  if [ -n "${RT_FUZZ_GROW:-}" ]; then
+    dirs=("corpus/$target")
+  else
+    scratch="$(mktemp -d)"
+    dirs=("$scratch" "corpus/$target")
+  fi
   echo "[fuzz] $target: ${seconds} s"
   # -timeout: one input running over 10 s is a hang, reported like a crash.
-  if ! cargo +nightly fuzz run --target-dir "$target_dir" "$target" "corpus/$target" -- \
+  if ! cargo +nightly fuzz run --target-dir "$target_dir" "$target" "${dirs[@]}" -- \
     -max_total_time="$seconds" -timeout=10 -print_final_stats=1 >"$ROOT/target/fuzz-$target.log" 2>&1; then
     echo "[fuzz] $target FAILED; input kept in fuzz/artifacts/$target/, log target/fuzz-$target.log" >&2
     tail -n 30 "$ROOT/target/fuzz-$target.log" >&2
@@ -40,5 +48,6 @@ for target in $(cargo fuzz list); do
   else
     grep -E '^Done|stat::number_of_executed_units|cov:' "$ROOT/target/fuzz-$target.log" | tail -n 2 | sed "s/^/[fuzz] $target: /"
   fi
+  if [ -z "${RT_FUZZ_GROW:-}" ]; then rm -rf "$scratch"; fi
 done
 exit $status
