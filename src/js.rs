@@ -75,7 +75,7 @@ export interface MessageInfo {
 
 /** An `Error` with a machine-readable code. */
 export interface RealtimeError extends Error {
-  code: "invalid_argument" | "connect_failed" | "transport_failed" | "gap" | "protocol" | "queue_full" | "http" | "closed";
+  code: "invalid_argument" | "connect_failed" | "transport_failed" | "gap" | "protocol" | "queue_full" | "http" | "too_large" | "closed";
 }
 
 /** Counters since the client was created. */
