@@ -2,36 +2,12 @@
 //! (`realtime-server --test-hooks`; see docs/PROTOCOL.md, "Test hooks").
 
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use crate::harness::{get, server, to_json, Recorder};
+use crate::harness::{get, hook, server, to_json, unique_key, Recorder};
 
 /// Fast reconnects, so drop tests spend their time delivering, not waiting.
 const FAST: &str = r#""reconnect":{"initialDelayMs":10,"maxDelayMs":200},"pollIntervalMs":0"#;
-
-fn unique_key() -> String {
-    format!("k{}", (js_sys::Math::random() * 1e12) as u64)
-}
-
-/// POSTs to a test hook (`lift` or `arm`) for `key`.
-async fn hook(action: &str, key: &str) {
-    let post = js_sys::Function::new_with_args(
-        "url",
-        "return fetch(url, { method: 'POST' }).then(r => r.status)",
-    );
-    let url = format!("{}/rt/_hooks/{action}?key={key}", server());
-    let promise: js_sys::Promise = post
-        .call1(&JsValue::NULL, &url.into())
-        .expect("fetch")
-        .unchecked_into();
-    let status = JsFuture::from(promise).await.expect("hook request");
-    assert_eq!(
-        status.as_f64(),
-        Some(204.0),
-        "hook {action} answered {status:?}"
-    );
-}
 
 /// Records how long the first message took, for the README's figures.
 fn report_time(label: &str, started: f64) {
@@ -267,7 +243,7 @@ drop_tests! {
 
 #[wasm_bindgen_test]
 async fn upgrades_from_longpolling_to_websocket_without_loss() {
-    let key = unique_key();
+    let key = unique_key("k");
     let options = format!(
         r#"{{"transports":["websocket","longpolling"],"query":{{"fault":"ws-refuse","fault_key":"{key}"}},{FAST}}}"#
     );
@@ -349,7 +325,7 @@ async fn upgrades_from_longpolling_to_websocket_without_loss() {
 
 #[wasm_bindgen_test]
 async fn upgrade_false_stays_on_the_fallback() {
-    let key = unique_key();
+    let key = unique_key("k");
     let options = format!(
         r#"{{"transports":["websocket","longpolling"],"upgrade":false,"query":{{"fault":"ws-refuse","fault_key":"{key}"}}}}"#
     );
@@ -491,7 +467,7 @@ async fn a_silent_connection_is_found_dead_by_its_heartbeat_deadline() {
 /// Coming back online retries at once instead of waiting out the backoff.
 #[wasm_bindgen_test]
 async fn going_online_retries_at_once() {
-    let key = unique_key();
+    let key = unique_key("k");
     let options = format!(
         r#"{{"transports":["websocket"],"reconnect":{{"initialDelayMs":30000,"maxDelayMs":30000}},"query":{{"fault":"ws-refuse","fault_key":"{key}"}}}}"#
     );

@@ -169,3 +169,29 @@ pub fn error_message(error: &JsValue) -> String {
         .as_string()
         .unwrap_or_else(|| to_json(error))
 }
+
+/// A key no other test uses, for the server's `fault_key` test hook.
+pub fn unique_key(prefix: &str) -> String {
+    format!("{prefix}{}", (js_sys::Math::random() * 1e12) as u64)
+}
+
+/// POSTs to a test hook of the server (`lift` or `arm`) for `key`.
+pub async fn hook(action: &str, key: &str) {
+    let post = js_sys::Function::new_with_args(
+        "url",
+        "return fetch(url, { method: 'POST' }).then(r => r.status)",
+    );
+    let url = format!("{}/rt/_hooks/{action}?key={key}", server());
+    let promise: js_sys::Promise = post
+        .call1(&JsValue::NULL, &url.into())
+        .expect("fetch")
+        .unchecked_into();
+    let status = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .expect("hook request");
+    assert_eq!(
+        status.as_f64(),
+        Some(204.0),
+        "hook {action} answered {status:?}"
+    );
+}

@@ -10,35 +10,15 @@
 //! way (`bad-utf8`), so there the fault is lifted (`fault_key`) once the client has reported it.
 
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use crate::harness::{get, json, server, Recorder};
+use crate::harness::{get, hook, json, unique_key, Recorder};
 
 /// Fast reconnects: the tampering faults cost one reconnect per message.
 const FAST: &str = r#""reconnect":{"initialDelayMs":10,"maxDelayMs":200},"pollIntervalMs":0"#;
 
 /// Messages in a burst.
 const BURST: u32 = 20;
-
-fn unique_key() -> String {
-    format!("h{}", (js_sys::Math::random() * 1e12) as u64)
-}
-
-/// POSTs to a test hook (`lift` or `arm`) for `key`.
-async fn hook(action: &str, key: &str) {
-    let post = js_sys::Function::new_with_args(
-        "url",
-        "return fetch(url, { method: 'POST' }).then(r => r.status)",
-    );
-    let url = format!("{}/rt/_hooks/{action}?key={key}", server());
-    let promise: js_sys::Promise = post
-        .call1(&JsValue::NULL, &url.into())
-        .expect("fetch")
-        .unchecked_into();
-    let status = JsFuture::from(promise).await.expect("hook request");
-    assert_eq!(status.as_f64(), Some(204.0), "hook {action}: {status:?}");
-}
 
 async fn sleep(ms: u32) {
     gloo_timers::future::TimeoutFuture::new(ms).await;
@@ -145,7 +125,7 @@ const NO_ERROR: Expect = Expect {
 /// A 20-message burst over `transport` with `fault`: delivered as n = 1..=20, exactly once, in
 /// order, with `expect`'s error reported and no `gap`.
 async fn burst_through(transport: &str, fault: &str, expect: Expect) -> Recorder {
-    let key = unique_key();
+    let key = unique_key("h");
     let query = format!(r#""fault":"{fault}","fault_key":"{key}""#);
     let r = Recorder::new("/rt", &options(&[transport], &query, ""), &["burst"]);
     r.opened().await;
@@ -174,7 +154,7 @@ async fn burst_through(transport: &str, fault: &str, expect: Expect) -> Recorder
 /// Ten sends over `transport` with `fault`: echoed exactly once, in order, intact, with
 /// `expect`'s error reported.
 async fn sends_through(transport: &str, fault: &str, expect: Expect) -> Recorder {
-    let key = unique_key();
+    let key = unique_key("h");
     let query = format!(r#""fault":"{fault}","fault_key":"{key}""#);
     let r = Recorder::new("/rt", &options(&[transport], &query, ""), &[]);
     r.opened().await;
@@ -449,7 +429,7 @@ async fn html_page_on_polling_falls_back() {
 /// An open `transport` starts getting HTML pages (on every endpoint it uses, or only on `/send`
 /// with `fault_on`): it reports them, recovers when they stop, and every send comes back once.
 async fn html_pages_mid_session(transport: &str, fault_on: &str) {
-    let key = unique_key();
+    let key = unique_key("h");
     hook("lift", &key).await;
     let query = format!(r#""fault":"html-200","fault_key":"{key}"{fault_on}"#);
     let r = Recorder::new("/rt", &options(&[transport, "websocket"], &query, ""), &[]);
@@ -538,7 +518,7 @@ async fn retry_after_429_holds_back_polling() {
 /// reconnect no sooner than asked, and nothing lost or repeated once it recovers.
 #[wasm_bindgen_test]
 async fn retry_after_429_mid_session_over_longpolling() {
-    let key = unique_key();
+    let key = unique_key("h");
     hook("lift", &key).await;
     // Polls only: the held poll is answered by the echo of t2, and the next one is refused.
     let query = format!(r#""fault":"http-error=429","fault_on":"poll","fault_key":"{key}""#);
