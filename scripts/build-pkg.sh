@@ -6,6 +6,11 @@
 # rust-web-src are installed) panics are compiled as immediate aborts, which drops the panic
 # formatting machinery from the wasm file. RT_PANIC=abort keeps the Cargo.toml
 # profile's plain `abort` instead (panic messages then still reach a panic hook).
+#
+# scripts/finish-pkg.mjs then finishes the package (package.json, declarations) and makes it
+# smaller: the JS snippets inlined into the glue, short import and export names, the glue minified
+# by terser (installed here from npm into the tools dir when missing; without it the glue only
+# loses its comments). docs/SIZE.md has the figures.
 # Run scripts/setup.sh first (scripts/test.sh and scripts/demo.sh do).
 set -euo pipefail
 
@@ -88,17 +93,32 @@ for f in pkg/realtime_wasm.js pkg/realtime_wasm.d.ts pkg/realtime_wasm_bg.wasm p
     exit 1
   }
 done
+# terser for finish-pkg's glue minification: npm's, into the tools dir (as setup.sh does binaryen).
+TERSER_VERSION="${RT_TERSER_VERSION:-5.51.2}"
+if [ -z "${RT_TERSER_DIR:-}" ] && [ ! -f "$RT_TOOLS_DIR/node_modules/terser/package.json" ] && command -v npm >/dev/null; then
+  say "npm install terser@$TERSER_VERSION into $RT_TOOLS_DIR"
+  mkdir -p "$RT_TOOLS_DIR"
+  npm install --prefix "$RT_TOOLS_DIR" --no-audit --no-fund --loglevel=error "terser@$TERSER_VERSION" >/dev/null ||
+    say "WARNING: npm install terser failed; the glue is shipped unminified"
+fi
 # One package for plain pages and bundlers (exports, module, sideEffects), declarations without
-# `any`: scripts/finish-pkg.mjs.
+# `any`, snippets inlined, short names, minified glue: scripts/finish-pkg.mjs.
 if command -v node >/dev/null; then
-  node scripts/finish-pkg.mjs pkg || exit 1
+  RT_TOOLS_DIR="$RT_TOOLS_DIR" node scripts/finish-pkg.mjs pkg || exit 1
 else
-  say "WARNING: no node, so pkg/package.json keeps wasm-pack's fields (no exports map)"
+  say "WARNING: no node, so pkg/package.json keeps wasm-pack's fields (no exports map) and the glue its full size"
 fi
 wasm_raw=$(wc -c <pkg/realtime_wasm_bg.wasm)
-js_raw=$(wc -c <pkg/realtime_wasm.js)
 wasm_gz=$(gzip -9 -c pkg/realtime_wasm_bg.wasm | wc -c)
-js_gz=$(gzip -9 -c pkg/realtime_wasm.js | wc -c)
+# The glue, and any snippet module finish-pkg could not inline (a page loads those too).
+js_files=(pkg/realtime_wasm.js)
+if [ -d pkg/snippets ]; then mapfile -t -O 1 js_files < <(find pkg/snippets -name '*.js' | sort); fi
+js_raw=0
+js_gz=0
+for f in "${js_files[@]}"; do
+  js_raw=$((js_raw + $(wc -c <"$f")))
+  js_gz=$((js_gz + $(gzip -9 -c "$f" | wc -c)))
+done
 say "size: realtime_wasm_bg.wasm $wasm_raw B raw, $wasm_gz B gzip -9"
-say "size: realtime_wasm.js      $js_raw B raw, $js_gz B gzip -9"
+say "size: realtime_wasm.js      $js_raw B raw, $js_gz B gzip -9$([ "${#js_files[@]}" -gt 1 ] && echo " (with $((${#js_files[@]} - 1)) snippet file(s))")"
 say "size: total gzip -9 (wasm + JS glue): $((wasm_gz + js_gz)) B"
