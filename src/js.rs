@@ -3,25 +3,24 @@
 //! [`RealtimeClient`] instead; this module is public so the browser tests can drive exactly what
 //! JavaScript sees.
 //!
-//! Everything crossing the boundary is checked here, so a wrong type or value becomes a JS `Error`
-//! naming it, never a panic (a panic in wasm kills every client on the page).
+//! Everything crossing the boundary is checked, so a wrong type or value becomes a JS `Error`
+//! naming it, never a panic (a panic in wasm kills every client on the page). The checks, the
+//! listener registry and the event objects are plain JavaScript (`src/js/surface.js`, imported
+//! below): the same work in wasm took several times the bytes.
 //!
 //! The TypeScript declarations are written here too: the types of the options, events and
 //! listener arguments (a `typescript_custom_section`), and the typed `on`/`off` overloads, which
 //! merge into the generated class declaration. `scripts/finish-pkg.mjs` then replaces the `any`
 //! wasm-bindgen writes for the raw wasm exports with `unknown`, so the package declares no `any`.
 
-use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
-
-use js_sys::{Array, ArrayBuffer, Function, JsString, Object, Reflect, Uint8Array};
+use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::client::{RealtimeClient, Subscription};
 use crate::error::Error;
 use crate::event::{ClientEvent, MessageInfo};
-use crate::options::{Options, Protocol, ReconnectOptions, TransportKind, MAX_MS, OPTION_KEYS};
+use crate::options::{Options, Protocol, ReconnectOptions, TransportKind};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -174,55 +173,64 @@ extern "C" {
 #[derive(Debug)]
 pub struct JsRealtimeClient {
     client: RealtimeClient,
-    listeners: Rc<Listeners>,
+    /// The listeners: a JavaScript array of `[name, listener]` (see `src/js/surface.js`).
+    listeners: Array,
     _subscription: Subscription,
-    /// One function shared by every unsubscribe handle (`on` returns it bound to an id), so no
-    /// closure is created, leaked or forgotten per listener.
-    unsubscribe: Closure<dyn Fn(f64)>,
 }
 
-#[derive(Debug, Default)]
-struct Listeners {
-    entries: RefCell<Vec<(u32, String, Function)>>,
-    next: Cell<u32>,
-}
-
-impl Listeners {
-    /// Calls every listener of `name`; a listener that throws is reported, not propagated.
-    fn dispatch(&self, name: &str, a: &JsValue, b: Option<&JsValue>) {
-        let targets: Vec<Function> = self
-            .entries
-            .borrow()
-            .iter()
-            .filter(|(_, n, _)| n == name)
-            .map(|(_, _, f)| f.clone())
-            .collect();
-        for f in targets {
-            let result = match b {
-                Some(b) => f.call2(&JsValue::UNDEFINED, a, b),
-                None => f.call1(&JsValue::UNDEFINED, a),
-            };
-            if let Err(thrown) = result {
-                report(&thrown);
-            }
-        }
-    }
-
-    fn remove_id(&self, id: u32) {
-        // Dropping a `Function` only releases its slot in the externref table: no JavaScript
-        // runs, so nothing can re-enter while the borrow is held.
-        self.entries.borrow_mut().retain(|(i, _, _)| *i != id);
-    }
-}
-
-/// Reports an exception from a listener the way the browser reports one from an event handler.
-fn report(thrown: &JsValue) {
-    let global = js_sys::global();
-    if let Ok(f) =
-        Reflect::get(&global, &"reportError".into()).and_then(|f| f.dyn_into::<Function>())
-    {
-        let _ = f.call1(&global, thrown);
-    }
+// The JavaScript half of this module.
+#[wasm_bindgen(module = "/src/js/surface.js")]
+extern "C" {
+    /// An `Error` with `message` and a `code` property.
+    fn error(message: &str, code: &str) -> JsValue;
+    /// An `invalid_argument` error: `what` followed by a description of `value`'s type.
+    fn invalid(what: &str, value: &JsValue) -> JsValue;
+    /// Checks the constructor's arguments, writes the options into `n` (which holds the defaults)
+    /// and returns `[sendUrl, query key, query value, ...]`.
+    #[wasm_bindgen(catch)]
+    fn options(url: &JsValue, options: &JsValue, n: &mut [u32]) -> Result<Array, JsValue>;
+    #[wasm_bindgen(catch, js_name = on)]
+    fn add_listener(
+        listeners: &Array,
+        name: &JsValue,
+        listener: &JsValue,
+    ) -> Result<JsUnsubscribe, JsValue>;
+    #[wasm_bindgen(catch, js_name = off)]
+    fn remove_listener(
+        listeners: &Array,
+        name: &JsValue,
+        listener: &JsValue,
+    ) -> Result<(), JsValue>;
+    /// `name` if it names a server event rather than a built-in one.
+    fn named(name: &JsValue) -> Option<String>;
+    /// Calls the listeners of `name` with `value`.
+    fn fire(listeners: &Array, name: &str, value: &JsValue);
+    /// Calls the listeners of `name` with `(data, info)`; `seq` < 0 is none.
+    fn message(
+        listeners: &Array,
+        name: &str,
+        data: &JsValue,
+        transport: &str,
+        seq: f64,
+        id: Option<&str>,
+        event: Option<&str>,
+    );
+    /// Builds the object of a built-in event and calls its listeners.
+    #[wasm_bindgen(js_name = event)]
+    fn built_in(listeners: &Array, kind: u32, a: Option<&str>, b: &str, c: &str, x: u32, y: u32);
+    #[wasm_bindgen(js_name = stats)]
+    fn stats_object(
+        messages_in: f64,
+        messages_out: f64,
+        bytes_in: f64,
+        bytes_out: f64,
+        reconnects: f64,
+        fallbacks: f64,
+        upgrades: f64,
+    ) -> JsStats;
+    /// `send`'s argument as bytes, `None` for a string; throws for anything else.
+    #[wasm_bindgen(catch)]
+    fn binary(data: &JsValue) -> Result<Option<Uint8Array>, JsValue>;
 }
 
 // wasm-bindgen exports receive owned values from JavaScript.
@@ -237,33 +245,15 @@ impl JsRealtimeClient {
         #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue,
         options: Option<JsOptions>,
     ) -> Result<JsRealtimeClient, JsValue> {
-        let Some(url) = url.as_string() else {
-            return Err(to_js_error(&Error::invalid(format!(
-                "url: expected a string, got {}",
-                type_name(&url)
-            ))));
-        };
-        let options = parse_options(&options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED))
-            .map_err(|e| to_js_error(&e))?;
+        let (url, options) = parse_options(&url, &options.map_or(JsValue::UNDEFINED, Into::into))?;
         let client = RealtimeClient::new(&url, options).map_err(|e| to_js_error(&e))?;
-        let listeners = Rc::new(Listeners::default());
-        let weak = Rc::downgrade(&listeners);
-        let subscription = client.subscribe(move |event| {
-            if let Some(listeners) = weak.upgrade() {
-                dispatch(&listeners, event);
-            }
-        });
-        let weak: Weak<Listeners> = Rc::downgrade(&listeners);
-        let unsubscribe = Closure::<dyn Fn(f64)>::new(move |id: f64| {
-            if let Some(listeners) = weak.upgrade() {
-                listeners.remove_id(id as u32);
-            }
-        });
+        let listeners = Array::new();
+        let target = listeners.clone();
+        let subscription = client.subscribe(move |event| dispatch(&target, event));
         Ok(JsRealtimeClient {
             client,
             listeners,
             _subscription: subscription,
-            unsubscribe,
         })
     }
 
@@ -277,20 +267,11 @@ impl JsRealtimeClient {
     /// `maxQueuedMessages`; beyond it this throws an `Error` with `code` `"queue_full"`). Binary
     /// arrives at the server as binary on every transport.
     pub fn send(&self, data: JsSendData) -> Result<(), JsValue> {
-        let data = JsValue::from(data);
-        let result = if let Some(text) = data.dyn_ref::<JsString>() {
-            self.client.send_text(text)
-        } else if let Some(bytes) = data.dyn_ref::<Uint8Array>() {
-            self.client.send_binary(&bytes.to_vec())
-        } else if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
-            self.client.send_binary(&Uint8Array::new(buffer).to_vec())
-        } else {
-            Err(Error::invalid(format!(
-                "send: expected a string, ArrayBuffer or Uint8Array, got {}",
-                type_name(&data)
-            )))
-        };
-        result.map_err(|e| to_js_error(&e))
+        match binary(&data)? {
+            Some(bytes) => self.client.send_binary(&bytes.to_vec()),
+            None => self.client.send_text(data.unchecked_ref()),
+        }
+        .map_err(|e| to_js_error(&e))
     }
 
     /// Sends the named event `event` with a JSON value (session protocol only). Queued like `send`.
@@ -300,13 +281,13 @@ impl JsRealtimeClient {
         value: JsJsonValue,
     ) -> Result<(), JsValue> {
         let Some(event) = event.as_string() else {
-            return Err(to_js_error(&Error::invalid(format!(
-                "emit: the event name must be a string, got {}",
-                type_name(&event)
-            ))));
+            return Err(invalid(
+                "emit: the event name must be a string, got ",
+                &event,
+            ));
         };
         self.client
-            .emit(&event, &value.into())
+            .emit(&event, &value)
             .map_err(|e| to_js_error(&e))
     }
 
@@ -319,51 +300,31 @@ impl JsRealtimeClient {
     /// are in the custom section above.)
     #[wasm_bindgen(skip_typescript)]
     pub fn on(&self, event: JsValue, listener: JsListener) -> Result<JsUnsubscribe, JsValue> {
-        let (name, listener) = check_listener("on", &event, listener.into())?;
-        let id = self.listeners.next.get().wrapping_add(1);
-        self.listeners.next.set(id);
-        if !is_builtin(&name) {
+        let unsubscribe = add_listener(&self.listeners, &event, &listener)?;
+        if let Some(name) = named(&event) {
             self.client.watch_event(&name);
         }
-        self.listeners
-            .entries
-            .borrow_mut()
-            .push((id, name, listener));
-        let unsubscribe: &Function = self.unsubscribe.as_ref().unchecked_ref();
-        Ok(unsubscribe
-            .bind1(&JsValue::NULL, &JsValue::from(id))
-            .unchecked_into())
+        Ok(unsubscribe)
     }
 
     /// Removes `listener` from `event`.
     #[wasm_bindgen(skip_typescript)]
     pub fn off(&self, event: JsValue, listener: JsListener) -> Result<(), JsValue> {
-        let (name, listener) = check_listener("off", &event, listener.into())?;
-        let id = self
-            .listeners
-            .entries
-            .borrow()
-            .iter()
-            .find(|(_, n, f)| *n == name && JsValue::from(f) == JsValue::from(&listener))
-            .map(|(id, _, _)| *id);
-        if let Some(id) = id {
-            self.listeners.remove_id(id);
-        }
-        Ok(())
+        remove_listener(&self.listeners, &event, &listener)
     }
 
     /// Counters since the client was created.
     pub fn stats(&self) -> JsStats {
         let s = self.client.stats();
-        let object = Object::new();
-        set(&object, "messagesIn", &(s.messages_in as f64).into());
-        set(&object, "messagesOut", &(s.messages_out as f64).into());
-        set(&object, "bytesIn", &(s.bytes_in as f64).into());
-        set(&object, "bytesOut", &(s.bytes_out as f64).into());
-        set(&object, "reconnects", &(s.reconnects as f64).into());
-        set(&object, "fallbacks", &(s.fallbacks as f64).into());
-        set(&object, "upgrades", &(s.upgrades as f64).into());
-        object.unchecked_into()
+        stats_object(
+            s.messages_in as f64,
+            s.messages_out as f64,
+            s.bytes_in as f64,
+            s.bytes_out as f64,
+            s.reconnects as f64,
+            s.fallbacks as f64,
+            s.upgrades as f64,
+        )
     }
 
     /// `"connecting"`, `"open"`, `"reconnecting"` or `"closed"`.
@@ -397,339 +358,190 @@ impl JsRealtimeClient {
     }
 }
 
-fn is_builtin(name: &str) -> bool {
-    matches!(
-        name,
-        "open" | "message" | "close" | "error" | "transport" | "reconnecting" | "state"
-    )
-}
-
-fn check_listener(
-    method: &str,
-    event: &JsValue,
-    listener: JsValue,
-) -> Result<(String, Function), JsValue> {
-    let Some(name) = event.as_string().filter(|n| !n.is_empty()) else {
-        return Err(to_js_error(&Error::invalid(format!(
-            "{method}: the event name must be a non-empty string, got {}",
-            type_name(event)
-        ))));
-    };
-    let listener = listener.dyn_into::<Function>().map_err(|other| {
-        to_js_error(&Error::invalid(format!(
-            "{method}({}): the listener must be a function, got {}",
-            quoted(&name),
-            type_name(&other)
-        )))
-    })?;
-    Ok((name, listener))
-}
-
 /// Turns a client event into the listener arguments of CONTRACT's event table.
-fn dispatch(listeners: &Listeners, event: &ClientEvent) {
+fn dispatch(listeners: &Array, event: &ClientEvent) {
+    let info = |name: &str, data: &JsValue, info: &MessageInfo| {
+        message(
+            listeners,
+            name,
+            data,
+            info.transport.name(),
+            info.seq.map_or(-1.0, |s| s as f64),
+            info.id.as_deref(),
+            info.event.as_deref(),
+        );
+    };
     match event {
+        ClientEvent::Message { data, info: i } => info("message", &data.to_js(), i),
+        ClientEvent::Named {
+            event,
+            value,
+            info: i,
+        } => info(event, value, i),
+        ClientEvent::Error(error) => fire(listeners, "error", &to_js_error(error)),
         ClientEvent::Open { transport } => {
-            let o = Object::new();
-            set(&o, "transport", &transport.name().into());
-            listeners.dispatch("open", &o, None);
-        }
-        ClientEvent::Message { data, info } => {
-            listeners.dispatch("message", &data.to_js(), Some(&info_object(info)));
-        }
-        ClientEvent::Named { event, value, info } => {
-            listeners.dispatch(event, value, Some(&info_object(info)));
+            built_in(listeners, 0, Some(transport.name()), "", "", 0, 0)
         }
         ClientEvent::Close {
             code,
             reason,
             was_clean,
-        } => {
-            let o = Object::new();
-            set(&o, "code", &(*code).into());
-            set(&o, "reason", &reason.as_str().into());
-            set(&o, "wasClean", &(*was_clean).into());
-            listeners.dispatch("close", &o, None);
-        }
-        ClientEvent::Error(error) => listeners.dispatch("error", &to_js_error(error), None),
-        ClientEvent::Transport { from, to, reason } => {
-            let o = Object::new();
-            set(&o, "from", &from.map_or(JsValue::NULL, |k| k.name().into()));
-            set(&o, "to", &to.name().into());
-            set(&o, "reason", &reason.as_str().into());
-            listeners.dispatch("transport", &o, None);
-        }
+        } => built_in(
+            listeners,
+            1,
+            Some(reason),
+            "",
+            "",
+            (*code).into(),
+            (*was_clean).into(),
+        ),
+        ClientEvent::Transport { from, to, reason } => built_in(
+            listeners,
+            2,
+            from.map(TransportKind::name),
+            to.name(),
+            reason,
+            0,
+            0,
+        ),
         ClientEvent::Reconnecting {
             attempt,
             delay_ms,
             transport,
-        } => {
-            let o = Object::new();
-            set(&o, "attempt", &(*attempt).into());
-            set(&o, "delayMs", &(*delay_ms).into());
-            set(&o, "transport", &transport.name().into());
-            listeners.dispatch("reconnecting", &o, None);
-        }
+        } => built_in(
+            listeners,
+            3,
+            Some(transport.name()),
+            "",
+            "",
+            *attempt,
+            *delay_ms,
+        ),
         ClientEvent::State { from, to } => {
-            let o = Object::new();
-            set(&o, "from", &from.name().into());
-            set(&o, "to", &to.name().into());
-            listeners.dispatch("state", &o, None);
+            built_in(listeners, 4, Some(from.name()), to.name(), "", 0, 0)
         }
     }
-}
-
-fn info_object(info: &MessageInfo) -> JsValue {
-    let o = Object::new();
-    set(&o, "transport", &info.transport.name().into());
-    set(
-        &o,
-        "seq",
-        &info.seq.map_or(JsValue::NULL, |s| (s as f64).into()),
-    );
-    set(
-        &o,
-        "id",
-        &info.id.as_deref().map_or(JsValue::NULL, JsValue::from_str),
-    );
-    set(
-        &o,
-        "event",
-        &info
-            .event
-            .as_deref()
-            .map_or(JsValue::NULL, JsValue::from_str),
-    );
-    o.into()
-}
-
-fn set(object: &Object, key: &str, value: &JsValue) {
-    let _ = Reflect::set(object, &JsValue::from_str(key), value);
 }
 
 /// A JS `Error` with the error's message and a `code` property.
-fn to_js_error(error: &Error) -> JsValue {
-    let e = js_sys::Error::new(error.message());
-    set(&e, "code", &error.code().as_str().into());
-    e.into()
-}
-
-/// A short description of a value's type for error messages.
-fn type_name(value: &JsValue) -> String {
-    if value.is_null() {
-        return "null".into();
-    }
-    if Array::is_array(value) {
-        return "an array".into();
-    }
-    match value.js_typeof().as_string().as_deref() {
-        Some("string") => format!("the string {}", js_text(value)),
-        Some("number") => format!("the number {}", js_text(value)),
-        Some(other) => other.to_owned(),
-        None => "a value".into(),
-    }
-}
-
-/// JavaScript's own rendering of a number (`Number.prototype.toString`) or string (quoted and
-/// escaped by `JSON.stringify`). Rust's `{:?}` and float `Display` would pull the
-/// escaping tables and float formatting code into the wasm file for error messages alone.
-fn js_text(value: &JsValue) -> String {
-    let text = match value.dyn_ref::<js_sys::Number>() {
-        Some(number) => number.to_string_with_radix(10),
-        None => js_sys::JSON::stringify(value),
-    };
-    text.ok().and_then(|t| t.as_string()).unwrap_or_default()
-}
-
-/// `s` quoted the way JavaScript would write it.
-fn quoted(s: &str) -> String {
-    js_text(&JsValue::from_str(s))
+fn to_js_error(e: &Error) -> JsValue {
+    error(e.message(), e.code().as_str())
 }
 
 // ---- options ----
 
-/// Reads the options object; every error names the offending key.
-fn parse_options(value: &JsValue) -> Result<Options, Error> {
-    let mut options = Options::default();
-    if value.is_undefined() || value.is_null() {
-        return Ok(options);
-    }
-    if !value.is_object() || Array::is_array(value) {
-        return Err(Error::invalid(format!(
-            "options: expected an object, got {}",
-            type_name(value)
-        )));
-    }
-    let object: &Object = value.unchecked_ref();
-    check_keys("options", object, &OPTION_KEYS)?;
-    let field = |key: &str| {
-        Reflect::get(object, &JsValue::from_str(key))
-            .ok()
-            .filter(|v| !v.is_undefined())
-    };
-    if let Some(v) = field("transports") {
-        let Some(list) = v.dyn_ref::<Array>() else {
-            return Err(Error::invalid(format!(
-                "options.transports: expected an array of transport names, got {}",
-                type_name(&v)
-            )));
-        };
-        options.transports = list
+/// Where each option sits in the numbers `surface.js`'s `options` fills in.
+const RAW: usize = 0;
+const CONNECT_TIMEOUT: usize = 1;
+const POLL_INTERVAL: usize = 2;
+const LONG_POLL_TIMEOUT: usize = 3;
+const HEARTBEAT_TIMEOUT: usize = 4;
+const MAX_QUEUED: usize = 5;
+const UPGRADE: usize = 6;
+const WITH_CREDENTIALS: usize = 7;
+const AUTO_CONNECT: usize = 8;
+const RECONNECT: usize = 9;
+const INITIAL_DELAY: usize = 10;
+const MAX_DELAY: usize = 11;
+const HAS_MAX_ATTEMPTS: usize = 12;
+const MAX_ATTEMPTS: usize = 13;
+const TRANSPORT_COUNT: usize = 14;
+const TRANSPORTS: usize = 15;
+/// `TRANSPORT_COUNT` when the option was not given.
+const NOT_GIVEN: u32 = 99;
+
+/// Reads the URL and the options object through `surface.js`, which checks them (every error
+/// names the offending input) and fills in the numbers; `RealtimeClient::new` then checks the
+/// combinations (`Options::validate`).
+fn parse_options(url: &JsValue, value: &JsValue) -> Result<(String, Options), JsValue> {
+    let defaults = Options::default();
+    let r = defaults.reconnect.unwrap_or_default();
+    let mut n = [0u32; TRANSPORTS + TransportKind::ALL.len()];
+    n[RAW] = u32::from(defaults.protocol == Protocol::Raw);
+    n[CONNECT_TIMEOUT] = defaults.connect_timeout_ms;
+    n[POLL_INTERVAL] = defaults.poll_interval_ms;
+    n[LONG_POLL_TIMEOUT] = defaults.long_poll_timeout_ms;
+    n[HEARTBEAT_TIMEOUT] = defaults.heartbeat_timeout_ms;
+    n[MAX_QUEUED] = defaults.max_queued_messages;
+    n[UPGRADE] = defaults.upgrade.into();
+    n[WITH_CREDENTIALS] = defaults.with_credentials.into();
+    n[AUTO_CONNECT] = defaults.auto_connect.into();
+    n[RECONNECT] = defaults.reconnect.is_some().into();
+    n[INITIAL_DELAY] = r.initial_delay_ms;
+    n[MAX_DELAY] = r.max_delay_ms;
+    n[HAS_MAX_ATTEMPTS] = r.max_attempts.is_some().into();
+    n[MAX_ATTEMPTS] = r.max_attempts.unwrap_or_default();
+    n[TRANSPORT_COUNT] = NOT_GIVEN;
+    let strings = options(url, value, &mut n)?;
+    let transports = match n[TRANSPORT_COUNT] {
+        NOT_GIVEN => defaults.transports,
+        count => n[TRANSPORTS..TRANSPORTS + count as usize]
             .iter()
-            .map(|name| match name.as_string() {
-                Some(name) => TransportKind::from_name(&name),
-                None => Err(Error::invalid(format!(
-                    "options.transports: expected transport names, got {}",
-                    type_name(&name)
-                ))),
-            })
-            .collect::<Result<_, _>>()?;
-    }
-    if let Some(v) = field("protocol") {
-        options.protocol = match v.as_string().as_deref() {
-            Some("session") => Protocol::Session,
-            Some("raw") => Protocol::Raw,
-            _ => {
-                return Err(Error::invalid(format!(
-                    "options.protocol: expected \"session\" or \"raw\", got {}",
-                    type_name(&v)
-                )))
-            }
-        };
-    }
-    if let Some(v) = field("query") {
-        if !v.is_object() || Array::is_array(&v) {
-            return Err(Error::invalid(format!(
-                "options.query: expected an object of strings, got {}",
-                type_name(&v)
-            )));
-        }
-        for entry in Object::entries(v.unchecked_ref()).iter() {
-            let entry: Array = entry.unchecked_into();
-            let key = entry.get(0).as_string().unwrap_or_default();
-            let Some(value) = entry.get(1).as_string() else {
-                return Err(Error::invalid(format!(
-                    "options.query.{key}: expected a string, got {}",
-                    type_name(&entry.get(1))
-                )));
-            };
-            options.query.push((key, value));
-        }
-    }
-    let ms = |key: &str, target: &mut u32| -> Result<(), Error> {
-        if let Some(v) = field(key) {
-            *target = whole_number(&format!("options.{key}"), &v, MAX_MS)?;
-        }
-        Ok(())
+            .map(|&i| TransportKind::ALL[i as usize])
+            .collect(),
     };
-    ms("connectTimeoutMs", &mut options.connect_timeout_ms)?;
-    ms("pollIntervalMs", &mut options.poll_interval_ms)?;
-    ms("longPollTimeoutMs", &mut options.long_poll_timeout_ms)?;
-    ms("heartbeatTimeoutMs", &mut options.heartbeat_timeout_ms)?;
-    ms("maxQueuedMessages", &mut options.max_queued_messages)?;
-    if let Some(v) = field("reconnect") {
-        options.reconnect = parse_reconnect(&v)?;
-    }
-    let flag = |key: &str, target: &mut bool| -> Result<(), Error> {
-        if let Some(v) = field(key) {
-            *target = v.as_bool().ok_or_else(|| {
-                Error::invalid(format!(
-                    "options.{key}: expected true or false, got {}",
-                    type_name(&v)
-                ))
-            })?;
-        }
-        Ok(())
-    };
-    flag("upgrade", &mut options.upgrade)?;
-    flag("withCredentials", &mut options.with_credentials)?;
-    flag("autoConnect", &mut options.auto_connect)?;
-    if let Some(v) = field("sendUrl") {
-        let url = v.as_string().ok_or_else(|| {
-            Error::invalid(format!(
-                "options.sendUrl: expected a URL string, got {}",
-                type_name(&v)
-            ))
-        })?;
-        let base = crate::web::page::base_href().unwrap_or_default();
-        let resolved = web_sys::Url::new_with_base(&url, &base).map_err(|_| {
-            Error::invalid(format!(
-                "options.sendUrl: {} is not a valid URL",
-                quoted(&url)
-            ))
-        })?;
-        options.send_url = Some(resolved.href());
-    }
-    options.validate()?;
-    Ok(options)
-}
-
-fn parse_reconnect(v: &JsValue) -> Result<Option<ReconnectOptions>, Error> {
-    if v.as_bool() == Some(false) {
-        return Ok(None);
-    }
-    if v.as_bool() == Some(true) {
-        return Ok(Some(ReconnectOptions::default()));
-    }
-    if !v.is_object() || Array::is_array(v) {
-        return Err(Error::invalid(format!(
-            "options.reconnect: expected false or {{ initialDelayMs, maxDelayMs, maxAttempts }}, got {}",
-            type_name(v)
-        )));
-    }
-    let object: &Object = v.unchecked_ref();
-    check_keys(
-        "options.reconnect",
-        object,
-        &["initialDelayMs", "maxDelayMs", "maxAttempts"],
-    )?;
-    let mut r = ReconnectOptions::default();
-    let get = |key: &str| {
-        Reflect::get(object, &JsValue::from_str(key))
-            .ok()
-            .filter(|v| !v.is_undefined())
-    };
-    if let Some(v) = get("initialDelayMs") {
-        r.initial_delay_ms = whole_number("options.reconnect.initialDelayMs", &v, MAX_MS)?;
-    }
-    if let Some(v) = get("maxDelayMs") {
-        r.max_delay_ms = whole_number("options.reconnect.maxDelayMs", &v, MAX_MS)?;
-    }
-    if let Some(v) = get("maxAttempts") {
-        r.max_attempts = if v.is_null() {
-            None
+    let query = (1..strings.length())
+        .step_by(2)
+        .map(|i| {
+            let text = |i| strings.get(i).as_string().unwrap_or_default();
+            (text(i), text(i + 1))
+        })
+        .collect();
+    let options = Options {
+        transports,
+        protocol: if n[RAW] == 1 {
+            Protocol::Raw
         } else {
-            Some(whole_number("options.reconnect.maxAttempts", &v, u32::MAX)?)
-        };
-    }
-    Ok(Some(r))
+            Protocol::Session
+        },
+        query,
+        connect_timeout_ms: n[CONNECT_TIMEOUT],
+        poll_interval_ms: n[POLL_INTERVAL],
+        long_poll_timeout_ms: n[LONG_POLL_TIMEOUT],
+        heartbeat_timeout_ms: n[HEARTBEAT_TIMEOUT],
+        reconnect: (n[RECONNECT] == 1).then_some(ReconnectOptions {
+            initial_delay_ms: n[INITIAL_DELAY],
+            max_delay_ms: n[MAX_DELAY],
+            max_attempts: (n[HAS_MAX_ATTEMPTS] == 1).then_some(n[MAX_ATTEMPTS]),
+        }),
+        upgrade: n[UPGRADE] == 1,
+        with_credentials: n[WITH_CREDENTIALS] == 1,
+        send_url: strings.get(0).as_string(),
+        max_queued_messages: n[MAX_QUEUED],
+        auto_connect: n[AUTO_CONNECT] == 1,
+    };
+    Ok((url.as_string().unwrap_or_default(), options))
 }
 
-fn check_keys(what: &str, object: &Object, allowed: &[&str]) -> Result<(), Error> {
-    for key in Object::keys(object).iter() {
-        let key = key.as_string().unwrap_or_default();
-        if !allowed.contains(&key.as_str()) {
-            return Err(Error::invalid(format!(
-                "{what}: unknown option {} (known: {})",
-                quoted(&key),
-                allowed.join(", ")
-            )));
-        }
-    }
-    Ok(())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn whole_number(what: &str, v: &JsValue, max: u32) -> Result<u32, Error> {
-    match v.as_f64() {
-        Some(n) if n.is_finite() && n.fract() == 0.0 && n >= 0.0 && n <= f64::from(max) => {
-            Ok(n as u32)
-        }
-        Some(_) => Err(Error::invalid(format!(
-            "{what}: {} is out of range (a whole number from 0 to {max})",
-            type_name(v)
-        ))),
-        None => Err(Error::invalid(format!(
-            "{what}: expected a number, got {}",
-            type_name(v)
-        ))),
+    /// `surface.js` writes transports as indices into `TransportKind::ALL`.
+    #[test]
+    fn surface_js_lists_the_transports_in_rust_order() {
+        let names: Vec<String> = TransportKind::ALL
+            .iter()
+            .map(|k| format!("\"{}\"", k.name()))
+            .collect();
+        let line = format!("const TRANSPORTS = [{}];", names.join(", "));
+        assert!(
+            include_str!("js/surface.js").contains(&line),
+            "src/js/surface.js should contain {line}"
+        );
+    }
+
+    /// `surface.js` rejects unknown option keys with its own list.
+    #[test]
+    fn surface_js_knows_every_option() {
+        let keys: Vec<String> = crate::options::OPTION_KEYS
+            .iter()
+            .map(|k| format!("\"{k}\""))
+            .collect();
+        let line = format!("const OPTIONS = [{}];", keys.join(", "));
+        assert!(
+            include_str!("js/surface.js").contains(&line),
+            "src/js/surface.js should contain {line}"
+        );
     }
 }

@@ -159,7 +159,9 @@ impl Default for Options {
     }
 }
 
-/// The JavaScript option keys, for "unknown option" errors.
+/// The JavaScript option keys. `src/js/surface.js` checks them (its "unknown option" errors); a
+/// test in `src/js.rs` keeps its list equal to this one.
+#[cfg(test)]
 pub const OPTION_KEYS: [&str; 13] = [
     "transports",
     "protocol",
