@@ -5,7 +5,8 @@
 # On the debian route (std built from source; preferred here whenever Debian's rustc-web and
 # rust-web-src are installed) panics are compiled as immediate aborts, which drops the panic
 # formatting machinery from the wasm file. RT_PANIC=abort keeps the Cargo.toml
-# profile's plain `abort` instead (panic messages then still reach a panic hook).
+# profile's plain `abort` instead (panic messages then still reach a panic hook). With immediate
+# aborts nothing reads panic locations, so they are compiled out too (-Z location-detail=none).
 #
 # scripts/finish-pkg.mjs then finishes the package (package.json, declarations) and makes it
 # smaller: the JS snippets inlined into the glue, short import and export names, the glue minified
@@ -47,6 +48,11 @@ if [ "$RT_WASM_ROUTE" = debian ] && [ "${RT_PANIC:-immediate-abort}" = immediate
     # Older std sources: the std feature of the same name.
     cargo_args+=(-Z build-std-features=panic_immediate_abort)
     panic_mode="immediate-abort (build-std feature)"
+  fi
+  if [ "$panic_mode" != "abort (Cargo.toml profile)" ]; then
+    # No panic message is ever formatted, so the file/line/column data of panic locations
+    # (`#[track_caller]`, RefCell, unwrap) would be dead weight: about 0.7 KB gzip.
+    extra_env+=("RUSTFLAGS=${RUSTFLAGS:+$RUSTFLAGS }-Zlocation-detail=none")
   fi
 fi
 

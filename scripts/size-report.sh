@@ -2,7 +2,7 @@
 # Where the bytes of the wasm file go: bash scripts/size-report.sh [TOP_N]
 #
 # Builds the release wasm exactly like scripts/build-pkg.sh (same profile, immediate-abort panics
-# on the debian route) but keeps function names (strip off, in its own target dir
+# and no panic locations on the debian route) but keeps function names (strip off, in its own target dir
 # target/wasm-size, so the package build is not disturbed), runs wasm-bindgen --keep-debug and
 # wasm-opt -Oz -g, then prints twiggy's largest items and a table by part of the crate
 # (scripts/size-report.mjs). The sizes are code and data bytes of the optimised file, names
@@ -33,14 +33,14 @@ args=("${RT_WASM_ARGS[@]}")
 extra=(CARGO_PROFILE_RELEASE_STRIP=false)
 if [ "$RT_WASM_ROUTE" = debian ] && cargo -Z help 2>/dev/null | grep -q -- '-Z panic-immediate-abort'; then
   args+=(-Z panic-immediate-abort)
-  extra+=(CARGO_PROFILE_RELEASE_PANIC=immediate-abort)
+  extra+=(CARGO_PROFILE_RELEASE_PANIC=immediate-abort "RUSTFLAGS=${RUSTFLAGS:+$RUSTFLAGS }-Zlocation-detail=none")
 fi
 say "cargo build --release (names kept) in target/wasm-size"
 wasm_env env CARGO_TARGET_DIR="$ROOT/target/wasm-size" "${extra[@]}" \
   cargo build -q --release --lib --target wasm32-unknown-unknown "${args[@]}"
 wasm-bindgen --target web --keep-debug --out-dir "$out" \
   "$ROOT/target/wasm-size/wasm32-unknown-unknown/release/realtime_wasm.wasm"
-wasm-opt -Oz -g --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+wasm-opt -Oz -g --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$out/realtime_wasm_bg.wasm" -o "$out/named.wasm"
 
@@ -48,5 +48,5 @@ twiggy top -n "$top" "$out/named.wasm"
 twiggy top -n 100000 -f csv "$out/named.wasm" >"$out/items.csv"
 node scripts/size-report.mjs "$out/items.csv"
 if [ -f pkg/realtime_wasm_bg.wasm ]; then
-  say "the shipped pkg/: wasm $(gzip -9 -c pkg/realtime_wasm_bg.wasm | wc -c) B gzip, glue $(gzip -9 -c pkg/realtime_wasm.js | wc -c) B gzip"
+  say "the shipped pkg/: wasm $(gzip -9 -c pkg/realtime_wasm_bg.wasm | wc -c) B gzip, glue (JS snippets inlined) $(gzip -9 -c pkg/realtime_wasm.js | wc -c) B gzip"
 fi
