@@ -8,6 +8,10 @@
 # profile's plain `abort` instead (panic messages then still reach a panic hook). With immediate
 # aborts nothing reads panic locations, so they are compiled out too (-Z location-detail=none).
 #
+# On every route the wasm is compiled without the reference-types feature: wasm-bindgen then keeps
+# JS values in a table on the JS side instead of wrapping every import in an externref shim in the
+# wasm file (1.1 KB gzip less in all, measured in docs/SIZE.md; every browser runs both).
+#
 # scripts/finish-pkg.mjs then finishes the package (package.json, declarations) and makes it
 # smaller: the JS snippets inlined into the glue, short import and export names, the glue minified
 # by terser (installed here from npm into the tools dir when missing; without it the glue only
@@ -35,6 +39,7 @@ fi
 
 cargo_args=("${RT_WASM_ARGS[@]}")
 extra_env=()
+rustflags="-Ctarget-feature=-reference-types"
 panic_mode="abort (Cargo.toml profile)"
 if [ "$RT_WASM_ROUTE" = debian ] && [ "${RT_PANIC:-immediate-abort}" = immediate-abort ]; then
   core_src="$(/usr/bin/rustc --print sysroot)/lib/rustlib/src/rust/library/core/src/panicking.rs"
@@ -52,9 +57,10 @@ if [ "$RT_WASM_ROUTE" = debian ] && [ "${RT_PANIC:-immediate-abort}" = immediate
   if [ "$panic_mode" != "abort (Cargo.toml profile)" ]; then
     # No panic message is ever formatted, so the file/line/column data of panic locations
     # (`#[track_caller]`, RefCell, unwrap) would be dead weight: about 0.7 KB gzip.
-    extra_env+=("RUSTFLAGS=${RUSTFLAGS:+$RUSTFLAGS }-Zlocation-detail=none")
+    rustflags+=" -Zlocation-detail=none"
   fi
 fi
+extra_env+=("RUSTFLAGS=${RUSTFLAGS:+$RUSTFLAGS }$rustflags")
 
 # wasm-pack 0.15.1 `build --mode no-install` still runs its wasm32 target check, and where rustup's
 # toolchain lacks the target that check runs `rustup target add`, which can hang forever on a
@@ -80,13 +86,14 @@ if [ -n "$wo_version" ] && [ "$wo_version" -lt 116 ]; then
 fi
 
 say "route: $RT_WASM_ROUTE; panic: $panic_mode; wasm-opt: $(command -v wasm-opt || echo none) ($(wasm-opt --version 2>/dev/null || true))"
-say "wasm-pack build --release --target web --mode $mode . ${cargo_args[*]}"
+say "RUSTFLAGS=\"${RUSTFLAGS:+$RUSTFLAGS }$rustflags\" wasm-pack build --release --target web --mode $mode . ${cargo_args[*]}"
 start=$SECONDS
 if ! wasm_env env "${extra_env[@]}" wasm-pack build --release --target web --mode "$mode" . "${cargo_args[@]}"; then
-  if [ "${#extra_env[@]}" -gt 0 ] || [ "${#cargo_args[@]}" -gt "${#RT_WASM_ARGS[@]}" ]; then
+  if [ "$panic_mode" != "abort (Cargo.toml profile)" ]; then
     say "build with immediate-abort panics failed; retrying with the profile's panic = abort"
     panic_mode="abort (fallback)"
-    wasm_env wasm-pack build --release --target web --mode "$mode" . "${RT_WASM_ARGS[@]}"
+    wasm_env env "RUSTFLAGS=${RUSTFLAGS:+$RUSTFLAGS }-Ctarget-feature=-reference-types" \
+      wasm-pack build --release --target web --mode "$mode" . "${RT_WASM_ARGS[@]}"
   else
     exit 1
   fi
