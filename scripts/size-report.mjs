@@ -21,7 +21,7 @@ const PARTS = [
   [/realtime_wasm\[\w+\]::web/, "web/: XHR and page wrappers"],
   [/dlmalloc|__rdl|__rust_|raw_vec|RawVec/, "allocator (dlmalloc), Vec/String growth"],
   [/fmt/, "core::fmt (format!, Display, Debug)"],
-  [/wasm_bindgen|__wbindgen|__externref|wbg|closure/i, "wasm-bindgen runtime (closures, externref table)"],
+  [/wasm_bindgen|__wbindgen|__externref|wbg|closure/i, "wasm-bindgen runtime (closures, JS value table)"],
   [/js_sys|web_sys|gloo/, "js-sys, web-sys, gloo"],
   [/./, "core, alloc, std: other"],
 ];
