@@ -386,6 +386,8 @@ function stripComments(code) {
 
 /** The glue minified by terser (names inside the module, whitespace), or a string saying why not. */
 async function minify(code) {
+  // Minified before (a second run of this script): leave it, so the script stays idempotent.
+  if (code.trim().split("\n").length <= 2) return "minified already";
   const toolsDir =
     process.env.RT_TERSER_DIR ??
     process.env.RT_TOOLS_DIR ??
