@@ -26,6 +26,16 @@ pub enum Accept {
     Deliver,
     /// Already delivered (a resumed connection replayed it): drop it.
     Duplicate,
+    /// Messages `from..=to` were left out of the stream, which only a broken server or middlebox
+    /// does. Nothing is recorded: drop this message and the connection, and resume after
+    /// [`Inbound::after`] so the server replays them. A second skip at the same place on the next
+    /// connection is a [`Accept::Gap`] instead: the server no longer has them.
+    Skipped {
+        /// The first missing sequence number.
+        from: u64,
+        /// The last missing sequence number.
+        to: u64,
+    },
     /// Messages `from..=to` never arrived and never will: report them lost, then deliver this one.
     Gap {
         /// The first lost sequence number.
@@ -43,6 +53,8 @@ pub struct Inbound {
     unacked: u32,
     acked_seq: u64,
     last_ack_ms: f64,
+    /// The sequence number a resume was started to fetch again after a skip, until it arrives.
+    refetching: Option<u64>,
 }
 
 impl Default for Inbound {
@@ -51,6 +63,7 @@ impl Default for Inbound {
             last_seq: 0,
             unacked: 0,
             acked_seq: 0,
+            refetching: None,
             // Never acknowledged: the first ack is due as soon as there is something to acknowledge.
             last_ack_ms: f64::NEG_INFINITY,
         }
@@ -63,15 +76,27 @@ impl Inbound {
         Self::default()
     }
 
-    /// Classifies downstream message `seq` and records it as received unless it is a duplicate.
+    /// Classifies downstream message `seq` and records it as received unless it is a duplicate
+    /// or skipped.
     ///
-    /// Sequence numbers start at 1, so `seq == 0` is a [`Accept::Duplicate`] and dropped.
+    /// Sequence numbers start at 1, so `seq == 0` is a [`Accept::Duplicate`] and dropped. Within
+    /// a session the server sends every number in turn (losses are announced by a gap frame, see
+    /// [`Inbound::on_gap_frame`]), so a number further on is [`Accept::Skipped`] the first time
+    /// and a [`Accept::Gap`] only if the resume that followed skipped the same messages again.
     pub fn accept(&mut self, seq: u64) -> Accept {
         if seq <= self.last_seq {
             return Accept::Duplicate;
         }
         // `seq > last_seq`, so neither `last_seq + 1` nor `seq - 1` can overflow.
         let expected = self.last_seq + 1;
+        let refetched = self.refetching.take() == Some(expected);
+        if seq != expected && !refetched {
+            self.refetching = Some(expected);
+            return Accept::Skipped {
+                from: expected,
+                to: seq - 1,
+            };
+        }
         self.last_seq = seq;
         self.unacked = self.unacked.saturating_add(1);
         if seq == expected {
@@ -82,6 +107,30 @@ impl Inbound {
                 to: seq - 1,
             }
         }
+    }
+
+    /// Records a heartbeat's `s`: the connection has carried every message up to `seq`. `None`
+    /// if they all arrived; otherwise, as [`Inbound::accept`] says of a message that comes after
+    /// missing ones, [`Accept::Skipped`] the first time (resume and fetch them again) and
+    /// [`Accept::Gap`] when the resume skipped them again (recorded as lost).
+    pub fn sent_through(&mut self, seq: u64) -> Option<Accept> {
+        if seq <= self.last_seq {
+            return None;
+        }
+        let expected = self.last_seq + 1;
+        if self.refetching.take() == Some(expected) {
+            self.last_seq = seq;
+            self.unacked = self.unacked.saturating_add(1);
+            return Some(Accept::Gap {
+                from: expected,
+                to: seq,
+            });
+        }
+        self.refetching = Some(expected);
+        Some(Accept::Skipped {
+            from: expected,
+            to: seq,
+        })
     }
 
     /// Records a gap frame (`{"t":"g","from":A,"to":B}`): messages `from..=to` are lost.
@@ -300,24 +349,88 @@ mod tests {
     }
 
     #[test]
-    fn inbound_gap_then_continue() {
+    fn inbound_skip_is_fetched_again() {
         let mut inbound = Inbound::new();
         assert_eq!(inbound.accept(1), Accept::Deliver);
-        assert_eq!(inbound.accept(5), Accept::Gap { from: 2, to: 4 });
-        assert_eq!(inbound.after(), 5);
-        assert_eq!(inbound.accept(6), Accept::Deliver);
+        // 2 to 4 left out: nothing recorded, the resume asks again after 1.
+        assert_eq!(inbound.accept(5), Accept::Skipped { from: 2, to: 4 });
+        assert_eq!(inbound.after(), 1);
+        assert!(!inbound.count_due() && inbound.has_unacked());
+        // The resumed connection replays them.
+        for seq in 2..=6 {
+            assert_eq!(inbound.accept(seq), Accept::Deliver);
+        }
+        // A later skip elsewhere is fetched again too.
+        assert_eq!(inbound.accept(9), Accept::Skipped { from: 7, to: 8 });
+        assert_eq!(inbound.accept(7), Accept::Deliver);
+        assert_eq!(inbound.accept(9), Accept::Skipped { from: 8, to: 8 });
+        assert_eq!(inbound.accept(8), Accept::Deliver);
+        assert_eq!(inbound.after(), 8);
+    }
+
+    #[test]
+    fn inbound_skip_twice_at_the_same_place_is_a_gap() {
+        let mut inbound = Inbound::new();
+        assert_eq!(inbound.accept(1), Accept::Deliver);
+        assert_eq!(inbound.accept(5), Accept::Skipped { from: 2, to: 4 });
+        // The resume skipped them again (the server no longer has them): lost.
+        assert_eq!(inbound.accept(4), Accept::Gap { from: 2, to: 3 });
+        assert_eq!(inbound.after(), 4);
+        assert_eq!(inbound.accept(5), Accept::Deliver);
         // A late arrival from inside the gap stays lost: delivering it now would break the order.
         assert_eq!(inbound.accept(3), Accept::Duplicate);
-        assert_eq!(Inbound::new().accept(3), Accept::Gap { from: 1, to: 2 });
         let mut inbound = Inbound::new();
-        assert_eq!(
-            inbound.accept(u64::MAX),
-            Accept::Gap {
-                from: 1,
-                to: u64::MAX - 1
-            }
-        );
+        assert_eq!(inbound.accept(3), Accept::Skipped { from: 1, to: 2 });
+        assert_eq!(inbound.accept(3), Accept::Gap { from: 1, to: 2 });
+        let mut inbound = Inbound::new();
+        let max = Accept::Skipped {
+            from: 1,
+            to: u64::MAX - 1,
+        };
+        assert_eq!(inbound.accept(u64::MAX), max);
+        assert!(matches!(inbound.accept(u64::MAX), Accept::Gap { .. }));
         assert_eq!(inbound.accept(u64::MAX), Accept::Duplicate);
+    }
+
+    #[test]
+    fn inbound_heartbeat_reveals_a_skipped_tail() {
+        let mut inbound = Inbound::new();
+        assert_eq!(inbound.sent_through(0), None);
+        assert_eq!(inbound.accept(1), Accept::Deliver);
+        assert_eq!(inbound.sent_through(1), None);
+        // The last messages never came: fetch them again.
+        assert_eq!(
+            inbound.sent_through(3),
+            Some(Accept::Skipped { from: 2, to: 3 })
+        );
+        assert_eq!(inbound.after(), 1);
+        assert_eq!(inbound.accept(2), Accept::Deliver);
+        assert_eq!(inbound.accept(3), Accept::Deliver);
+        assert_eq!(inbound.sent_through(3), None);
+        // Skipped twice at the same place: lost, and acknowledged like received ones.
+        assert_eq!(
+            inbound.sent_through(5),
+            Some(Accept::Skipped { from: 4, to: 5 })
+        );
+        assert_eq!(
+            inbound.sent_through(5),
+            Some(Accept::Gap { from: 4, to: 5 })
+        );
+        assert_eq!(inbound.after(), 5);
+        assert_eq!(inbound.accept(5), Accept::Duplicate);
+        assert_eq!(inbound.accept(6), Accept::Deliver);
+    }
+
+    #[test]
+    fn inbound_gap_frame_ends_a_refetch() {
+        let mut inbound = Inbound::new();
+        assert_eq!(inbound.accept(1), Accept::Deliver);
+        assert_eq!(inbound.accept(4), Accept::Skipped { from: 2, to: 3 });
+        // The resume announces them lost, then goes on.
+        assert_eq!(inbound.on_gap_frame(2, 3), Some(2..=3));
+        assert_eq!(inbound.accept(4), Accept::Deliver);
+        // The refetch is over: a skip further on is fetched again, not a gap at once.
+        assert_eq!(inbound.accept(6), Accept::Skipped { from: 5, to: 5 });
     }
 
     #[test]

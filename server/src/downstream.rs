@@ -186,7 +186,7 @@ async fn serve_probe<D: Downstream>(conn: &mut D, probe: &Probe) -> Ending {
         tokio::select! {
             () = tokio::time::sleep_until(deadline) => return Ending::ProbeOver,
             _ = heartbeat.tick() => {
-                let beat = Frame::Heartbeat(Timestamp::now().millis());
+                let beat = Frame::Heartbeat { ts: Timestamp::now().millis(), sent: None };
                 if write(conn, &probe.faults, &[beat]).await.is_err() {
                     return Ending::Gone;
                 }
@@ -273,7 +273,7 @@ async fn serve<D: Downstream>(conn: &mut D, link: &Link) -> Ending {
                 }
             }
             _ = heartbeat.tick() => {
-                let beat = Frame::Heartbeat(Timestamp::now().millis());
+                let beat = Frame::Heartbeat { ts: Timestamp::now().millis(), sent: Some(cursor) };
                 if write(conn, &link.faults, &[beat]).await.is_err() {
                     return Ending::Gone;
                 }

@@ -26,8 +26,15 @@ pub enum Frame<'a> {
     Message(&'a Message),
     /// `a`: upstream acknowledgement.
     Ack(u64),
-    /// `h`: heartbeat with the server clock (ms since the Unix epoch).
-    Heartbeat(u64),
+    /// `h`: heartbeat with the server clock (ms since the Unix epoch) and, on a connection
+    /// attached to its session, the highest `s` it has carried: a client with less knows the
+    /// stream skipped messages (even the last ones) and resumes to fetch them again.
+    Heartbeat {
+        /// The server clock.
+        ts: u64,
+        /// The highest `s` written on the connection (its resume point included).
+        sent: Option<u64>,
+    },
     /// `g`: messages `from ..= to` are lost.
     Gap {
         /// First lost `s`.
@@ -60,7 +67,12 @@ impl Frame<'_> {
             }
             Frame::Message(message) => push_message(&mut out, message),
             Frame::Ack(c) => out.push_str(&format!(r#"{{"t":"a","a":{c}}}"#)),
-            Frame::Heartbeat(ts) => out.push_str(&format!(r#"{{"t":"h","ts":{ts}}}"#)),
+            Frame::Heartbeat { ts, sent: None } => {
+                out.push_str(&format!(r#"{{"t":"h","ts":{ts}}}"#))
+            }
+            Frame::Heartbeat { ts, sent: Some(s) } => {
+                out.push_str(&format!(r#"{{"t":"h","ts":{ts},"s":{s}}}"#))
+            }
             Frame::Gap { from, to } => {
                 out.push_str(&format!(r#"{{"t":"g","from":{from},"to":{to}}}"#))
             }
@@ -285,12 +297,24 @@ mod tests {
             r#"{"t":"o","sid":"s","token":"t","hb":15000,"ack":2}"#
         );
         assert_eq!(
+            Frame::Heartbeat {
+                ts: 2,
+                sent: Some(3)
+            }
+            .to_json(),
+            r#"{"t":"h","ts":2,"s":3}"#
+        );
+        assert_eq!(
             Frame::Refused(&Refusal::BadToken).to_json(),
             r#"{"t":"x","code":"bad_token","reason":"the resume token does not match the session"}"#
         );
         for frame in [
             Frame::Ack(1),
-            Frame::Heartbeat(2),
+            Frame::Heartbeat { ts: 2, sent: None },
+            Frame::Heartbeat {
+                ts: 2,
+                sent: Some(3),
+            },
             Frame::Gap { from: 1, to: 2 },
             Frame::Recycle,
         ] {

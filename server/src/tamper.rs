@@ -239,7 +239,7 @@ mod tests {
     /// The body of a poll answer carrying `o` and `n` messages, tampered with by `list`.
     fn answer(list: &str, carrier: Carrier, n: u64) -> String {
         let messages = messages(n);
-        let mut frames = vec![Frame::Heartbeat(7)];
+        let mut frames = vec![Frame::Heartbeat { ts: 7, sent: None }];
         frames.extend(messages.iter().map(Frame::Message));
         let steps = match Tamper::new(&faults(list), carrier) {
             Some(mut tamper) => tamper.apply(frames),

@@ -209,7 +209,17 @@ impl Inner {
                     self.flush();
                 }
             }
-            "h" => {}
+            "h" => {
+                // The highest `s` the connection carried: less here means the last messages were
+                // skipped, which no later message would reveal.
+                let Some(sent) = get_u64(frame, "s") else {
+                    return;
+                };
+                let missing = self.state.borrow_mut().inbound.sent_through(sent);
+                if let Some(missing) = missing {
+                    self.missing(attempt, missing);
+                }
+            }
             "g" => {
                 let from = get_u64(frame, "from").unwrap_or(0);
                 let to = get_u64(frame, "to").unwrap_or(from);
@@ -279,15 +289,8 @@ impl Inner {
             return;
         }
         let accept = self.state.borrow_mut().inbound.accept(seq);
-        match accept {
-            Accept::Duplicate => return,
-            Accept::Gap { from, to } => {
-                self.error(
-                    ErrorCode::Gap,
-                    format!("server messages {from} to {to} were lost"),
-                );
-            }
-            Accept::Deliver => {}
+        if !self.missing(attempt, accept) {
+            return;
         }
         self.count_in(1, 0);
         let info = MessageInfo {
@@ -302,12 +305,39 @@ impl Inner {
         }
     }
 
-    pub(super) fn protocol_error(&self, attempt: u64, message: &str) {
-        self.error(ErrorCode::Protocol, message);
-        // A transport that speaks garbage cannot be trusted with what follows: reconnect.
-        if self.is_current(attempt) {
-            self.transport_closed(attempt, Closed::new(message));
+    /// Acts on what [`Inbound`](crate::session::Inbound) says of a message or heartbeat; returns
+    /// whether the message is to be delivered. Skipped messages are fetched again by resuming
+    /// (the server still has them: it numbers every message in turn); lost ones are reported.
+    fn missing(&self, attempt: u64, accept: Accept) -> bool {
+        match accept {
+            Accept::Deliver => true,
+            Accept::Duplicate => false,
+            Accept::Skipped { from, to } => {
+                let message = format!(
+                    "server messages {from} to {to} were skipped on the connection; fetching them again"
+                );
+                self.protocol_error(attempt, &message);
+                false
+            }
+            Accept::Gap { from, to } => {
+                self.error(
+                    ErrorCode::Gap,
+                    format!("server messages {from} to {to} were lost"),
+                );
+                true
+            }
         }
+    }
+
+    pub(super) fn protocol_error(&self, attempt: u64, message: &str) {
+        if !self.is_current(attempt) {
+            return self.error(ErrorCode::Protocol, message);
+        }
+        // A transport that speaks garbage cannot be trusted with what follows: reconnect. The
+        // close reports the error, once, as a protocol error.
+        let mut closed = Closed::new(message);
+        closed.error = Some(ErrorCode::Protocol);
+        self.transport_closed(attempt, closed);
     }
 
     /// Acknowledges what arrived, now if due, otherwise after a pause.

@@ -40,6 +40,8 @@ pub struct Recorded {
     pub name: String,
     pub a: JsValue,
     pub b: JsValue,
+    /// When it arrived, in ms since the recorder was made.
+    pub at: f64,
 }
 
 type Log = Rc<RefCell<Vec<Recorded>>>;
@@ -62,6 +64,7 @@ impl Recorder {
         )
         .unwrap_or_else(|e| panic!("constructor threw: {}", error_message(&e)));
         let log: Log = Rc::default();
+        let start = js_sys::Date::now();
         let mut listeners = Vec::new();
         let builtin = [
             "open",
@@ -80,6 +83,7 @@ impl Recorder {
                     name: event.clone(),
                     a,
                     b,
+                    at: js_sys::Date::now() - start,
                 });
             });
             let f: &Function = closure.as_ref().unchecked_ref();
@@ -119,7 +123,7 @@ impl Recorder {
                 } else {
                     to_json(&e.a)
                 };
-                format!("  {} {} {}", e.name, a, to_json(&e.b))
+                format!("  {:>6.0} ms {} {} {}", e.at, e.name, a, to_json(&e.b))
             })
             .collect::<Vec<_>>()
             .join("\n")
