@@ -75,8 +75,9 @@ pub struct MessageInfo {
     pub seq: Option<u64>,
     /// The event stream's last event id (raw EventSource and streaming).
     pub id: Option<String>,
-    /// The event name, for named events.
-    pub event: Option<String>,
+    /// The event name, for named events (the JS string it arrived as, like the payload:
+    /// `info.event == Some("chat")` compares, `to_string()` copies it).
+    pub event: Option<JsString>,
 }
 
 /// Counters since the client was created.
@@ -115,8 +116,8 @@ pub enum ClientEvent {
     },
     /// A named server event (or, raw protocol, a named SSE event with its data as a string).
     Named {
-        /// The event name.
-        event: String,
+        /// The event name, kept as the JS string it arrived as (`event == "chat"` compares).
+        event: JsString,
         /// The parsed JSON value (raw protocol: the string received).
         value: JsValue,
         /// Where it came from.

@@ -205,15 +205,16 @@ extern "C" {
     fn named(name: &JsValue) -> Option<String>;
     /// Calls the listeners of `name` with `value`.
     fn fire(listeners: &Array, name: &str, value: &JsValue);
-    /// Calls the listeners of `name` with `(data, info)`; `seq` < 0 is none.
+    /// Calls the listeners of `name` with `(data, info)`: `transport` indexes
+    /// [`TransportKind::ALL`], `seq` < 0 is none, `named` says `name` is a server event's.
     fn message(
         listeners: &Array,
-        name: &str,
+        name: &JsValue,
         data: &JsValue,
-        transport: &str,
+        transport: u32,
         seq: f64,
         id: Option<&str>,
-        event: Option<&str>,
+        named: bool,
     );
     /// Builds the object of a built-in event and calls its listeners.
     #[wasm_bindgen(js_name = event)]
@@ -360,19 +361,21 @@ impl JsRealtimeClient {
 
 /// Turns a client event into the listener arguments of CONTRACT's event table.
 fn dispatch(listeners: &Array, event: &ClientEvent) {
-    let info = |name: &str, data: &JsValue, info: &MessageInfo| {
+    let info = |name: &JsValue, data: &JsValue, info: &MessageInfo| {
         message(
             listeners,
             name,
             data,
-            info.transport.name(),
+            info.transport as u32,
             info.seq.map_or(-1.0, |s| s as f64),
             info.id.as_deref(),
-            info.event.as_deref(),
+            info.event.is_some(),
         );
     };
     match event {
-        ClientEvent::Message { data, info: i } => info("message", &data.to_js(), i),
+        ClientEvent::Message { data, info: i } => {
+            MESSAGE.with(|name| info(name, &data.to_js(), i));
+        }
         ClientEvent::Named {
             event,
             value,
@@ -421,6 +424,11 @@ fn dispatch(listeners: &Array, event: &ClientEvent) {
             built_in(listeners, 4, Some(from.name()), to.name(), "", 0, 0)
         }
     }
+}
+
+thread_local! {
+    /// The name of unnamed messages' event, made once rather than for every message.
+    static MESSAGE: JsValue = JsValue::from_str("message");
 }
 
 /// A JS `Error` with the error's message and a `code` property.
@@ -517,9 +525,13 @@ fn parse_options(url: &JsValue, value: &JsValue) -> Result<(String, Options), Js
 mod tests {
     use super::*;
 
-    /// `surface.js` writes transports as indices into `TransportKind::ALL`.
+    /// `surface.js` writes transports as indices into `TransportKind::ALL`, and reads them as
+    /// `TransportKind as u32`.
     #[test]
     fn surface_js_lists_the_transports_in_rust_order() {
+        for (i, kind) in TransportKind::ALL.iter().enumerate() {
+            assert_eq!(*kind as usize, i, "{kind} is not at its index in ALL");
+        }
         let names: Vec<String> = TransportKind::ALL
             .iter()
             .map(|k| format!("\"{}\"", k.name()))

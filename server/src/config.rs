@@ -22,10 +22,18 @@ pub struct Config {
     pub heartbeat: Duration,
     /// A session with no attached connection and no request for this long is discarded.
     pub session_idle: Duration,
-    /// Unacknowledged downstream messages a session keeps for replay.
+    /// Unacknowledged downstream messages a session keeps for replay. Also the flow-control
+    /// window: a fast stream pauses when it is full, so it must outlast an acknowledgement's round
+    /// trip (1000 held XHR streaming at a third of its speed).
     pub replay_window: usize,
-    /// Bytes an event stream or iframe response may carry before it is recycled with an `r` frame.
+    /// Bytes an XHR-streamed event stream or an iframe response may carry before it is recycled
+    /// with an `r` frame: the browser keeps the whole response (`responseText`, the document), so
+    /// it must end now and then.
     pub stream_budget: usize,
+    /// The same for an event stream read by EventSource, which keeps nothing it has dispatched:
+    /// recycled far less often (a reconnect costs a request), only so no proxy sees one endless
+    /// response.
+    pub event_source_budget: usize,
     /// Upper bound for a long poll's `wait`.
     pub max_long_poll: Duration,
     /// Longest an upgrade probe (`probe=1`) stays open before the server ends it.
@@ -70,8 +78,9 @@ impl Default for Config {
             test_hooks: false,
             heartbeat: Duration::from_secs(15),
             session_idle: Duration::from_secs(60),
-            replay_window: 1000,
+            replay_window: 8192,
             stream_budget: 256 * 1024,
+            event_source_budget: 16 * 1024 * 1024,
             max_long_poll: Duration::from_secs(60),
             probe_lifetime: Duration::from_secs(30),
             raw_tick: Duration::from_secs(1),

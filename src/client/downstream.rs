@@ -1,9 +1,8 @@
 //! Downstream: frames from the transport to the listeners, exactly once and in order.
 
 use gloo_timers::callback::Timeout;
-use std::cell::RefCell;
 
-use js_sys::{Array, JsString, Reflect, Uint8Array};
+use js_sys::{Array, JsString, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -22,6 +21,8 @@ impl Inner {
         self.opened(attempt);
         let transport = self.transport_kind();
         let event = match frame {
+            // Only the session protocol batches; a raw stream's events arrive one by one.
+            Frame::Batch { .. } => return,
             Frame::Binary(bytes) => {
                 self.count_in(1, u64::from(bytes.length()));
                 ClientEvent::Message {
@@ -95,40 +96,51 @@ impl Inner {
                     info,
                 });
             }
-            Frame::Text { data, .. } => {
-                self.count_in(0, u64::from(data.length()));
-                // The server escapes U+FFFD in its frames, so a raw one means the browser
-                // replaced bytes that were not UTF-8: the frame is corrupt, whatever it parses to.
-                if data.index_of("\u{FFFD}", 0) >= 0 {
-                    return self
-                        .protocol_error(attempt, "a frame arrived corrupted (invalid UTF-8)");
-                }
-                let Some(frames) = parse_frames(&data) else {
-                    return self.protocol_error(attempt, "a frame is not valid JSON");
-                };
-                for frame in &frames {
-                    if !self.is_current(attempt) {
-                        return;
-                    }
-                    self.session_object(attempt, frame);
-                }
-            }
+            Frame::Text { data, .. } => self.session_text(attempt, &data, None),
+            Frame::Batch { frames, count } => self.session_text(attempt, &frames, Some(count)),
         }
         self.ack_if_due(attempt);
     }
 
+    /// Text frames: one JSON frame, a polling answer's array of them, or (`batch` = the count) a
+    /// streaming chunk's events joined into an array.
+    fn session_text(&self, attempt: u64, data: &JsString, batch: Option<u32>) {
+        // A batch's brackets and commas are not on the wire.
+        let framing = batch.map_or(0, |count| count + 1);
+        self.count_in(0, u64::from(data.length().saturating_sub(framing)));
+        // The server escapes U+FFFD in its frames, so a raw one means the browser replaced bytes
+        // that were not UTF-8: the frame is corrupt, whatever it parses to.
+        if data.index_of("\u{FFFD}", 0) >= 0 {
+            return self.protocol_error(attempt, "a frame arrived corrupted (invalid UTF-8)");
+        }
+        let Some(frames) = parse_frames(data) else {
+            return self.protocol_error(attempt, "a frame is not valid JSON");
+        };
+        if batch.is_some_and(|count| frames.len() != count as usize) {
+            return self.protocol_error(attempt, "an event's data is not one JSON frame");
+        }
+        for frame in &frames {
+            if !self.is_current(attempt) {
+                return;
+            }
+            self.session_object(attempt, frame);
+        }
+    }
+
     pub(super) fn session_object(&self, attempt: u64, frame: &JsValue) {
-        let Some(kind) = get_str(frame, "t") else {
+        let Some(kind) = frame_type(frame) else {
             return self.protocol_error(attempt, "a frame has no type");
         };
-        match kind.as_str() {
-            "o" => {
-                let (Some(sid), Some(token)) = (get_str(frame, "sid"), get_str(frame, "token"))
-                else {
+        match kind {
+            'o' => {
+                let (Some(sid), Some(token)) = (
+                    field!(frame, "sid").as_string(),
+                    field!(frame, "token").as_string(),
+                ) else {
                     return self.protocol_error(attempt, "open frame without a session");
                 };
-                let ack = get_u64(frame, "ack").unwrap_or(0);
-                let heartbeat = get_u64(frame, "hb").unwrap_or(0);
+                let ack = whole(&field!(frame, "ack")).unwrap_or(0);
+                let heartbeat = whole(&field!(frame, "hb")).unwrap_or(0);
                 let replaced = {
                     let mut state = self.state.borrow_mut();
                     let same = state.session.as_ref().is_some_and(|s| s.sid == sid);
@@ -163,15 +175,15 @@ impl Inner {
                 self.opened(attempt);
                 self.flush();
             }
-            "m" | "e" => {
-                let Some(seq) = get_u64(frame, "s") else {
+            'm' | 'e' => {
+                let Some(seq) = whole(&field!(frame, "s")) else {
                     return self.protocol_error(attempt, "a message frame has no sequence number");
                 };
-                if kind == "e" {
-                    let Some(name) = get_str(frame, "e") else {
+                if kind == 'e' {
+                    let Ok(name) = field!(frame, "e").dyn_into::<JsString>() else {
                         return self.protocol_error(attempt, "an event frame has no name");
                     };
-                    let value = field(frame, "v");
+                    let value = field!(frame, "v");
                     let value = if value.is_undefined() {
                         JsValue::NULL
                     } else {
@@ -185,12 +197,15 @@ impl Inner {
                             info,
                         }
                     });
-                } else if let Ok(text) = field(frame, "d").dyn_into::<JsString>() {
+                } else if let Ok(text) = field!(frame, "d").dyn_into::<JsString>() {
                     self.deliver(attempt, seq, |info| ClientEvent::Message {
                         data: Data::Text(text),
                         info,
                     });
-                } else if let Some(bytes) = get_str(frame, "b").and_then(|b| base64::decode(&b)) {
+                } else if let Some(bytes) = field!(frame, "b")
+                    .as_string()
+                    .and_then(|b| base64::decode(&b))
+                {
                     let data = Data::Binary(Uint8Array::from(bytes.as_slice()));
                     self.deliver(attempt, seq, |info| ClientEvent::Message { data, info });
                 } else {
@@ -200,8 +215,8 @@ impl Inner {
                     );
                 }
             }
-            "a" => {
-                let ack = get_u64(frame, "a").unwrap_or(0);
+            'a' => {
+                let ack = whole(&field!(frame, "a")).unwrap_or(0);
                 let result = self.state.borrow_mut().outbox.ack(ack);
                 if result.is_err() {
                     self.protocol_error(attempt, "the server acknowledged messages never sent");
@@ -209,10 +224,10 @@ impl Inner {
                     self.flush();
                 }
             }
-            "h" => {
+            'h' => {
                 // The highest `s` the connection carried: less here means the last messages were
                 // skipped, which no later message would reveal.
-                let Some(sent) = get_u64(frame, "s") else {
+                let Some(sent) = whole(&field!(frame, "s")) else {
                     return;
                 };
                 let missing = self.state.borrow_mut().inbound.sent_through(sent);
@@ -220,16 +235,16 @@ impl Inner {
                     self.missing(attempt, missing);
                 }
             }
-            "g" => {
-                let from = get_u64(frame, "from").unwrap_or(0);
-                let to = get_u64(frame, "to").unwrap_or(from);
+            'g' => {
+                let from = whole(&field!(frame, "from")).unwrap_or(0);
+                let to = whole(&field!(frame, "to")).unwrap_or(from);
                 self.state.borrow_mut().inbound.on_gap_frame(from, to);
                 self.error(
                     ErrorCode::Gap,
                     format!("server messages {from} to {to} were lost"),
                 );
             }
-            "r" => {
+            'r' => {
                 // The server recycled the response on purpose: reopen at once, same transport.
                 self.state.borrow_mut().reopen = Reopen::Recycle;
                 self.release_transport();
@@ -237,9 +252,9 @@ impl Inner {
                     self.start_attempt();
                 }
             }
-            "x" => {
-                let code = get_str(frame, "code").unwrap_or_default();
-                let reason = get_str(frame, "reason").unwrap_or_default();
+            'x' => {
+                let code = field!(frame, "code").as_string().unwrap_or_default();
+                let reason = field!(frame, "reason").as_string().unwrap_or_default();
                 if code != "unknown_session" && code != "bad_token" {
                     // The session is fine; this connection was refused (a concurrent long poll,
                     // a busy server): drop it and reconnect with backoff, same session.
@@ -390,30 +405,35 @@ impl Inner {
     }
 }
 
-/// A frame's field. The key strings are made once, not for every message read.
-pub(super) fn field(object: &JsValue, key: &'static str) -> JsValue {
-    thread_local! {
-        static KEYS: RefCell<Vec<(&'static str, JsValue)>> = const { RefCell::new(Vec::new()) };
-    }
-    let key = KEYS.with(|keys| {
-        let mut keys = keys.borrow_mut();
-        if let Some((_, k)) = keys.iter().find(|(k, _)| *k == key) {
-            return k.clone();
+/// A frame's field. Each key is a JS string made once (per thread), not for every read.
+macro_rules! field {
+    ($object:expr, $key:literal) => {{
+        thread_local! {
+            static KEY: ::wasm_bindgen::JsValue = ::wasm_bindgen::JsValue::from_str($key);
         }
-        let k = JsValue::from_str(key);
-        keys.push((key, k.clone()));
-        k
-    });
-    Reflect::get(object, &key).unwrap_or(JsValue::UNDEFINED)
+        KEY.with(|key| {
+            ::js_sys::Reflect::get($object, key).unwrap_or(::wasm_bindgen::JsValue::UNDEFINED)
+        })
+    }};
+}
+pub(super) use field;
+
+/// A frame's type: its `t`, read as a character code rather than copied into Rust (every frame
+/// has one). The protocol's types are one letter; a longer one is a type this client does not
+/// know (U+FFFD here), `None` a frame without a type.
+fn frame_type(frame: &JsValue) -> Option<char> {
+    let t = field!(frame, "t").dyn_into::<JsString>().ok()?;
+    let code = if t.length() == 1 {
+        t.char_code_at(0) as u32
+    } else {
+        0xFFFD
+    };
+    Some(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER))
 }
 
-/// Reads a string field of a frame.
-pub(super) fn get_str(object: &JsValue, key: &'static str) -> Option<String> {
-    field(object, key).as_string()
-}
-
-fn get_u64(object: &JsValue, key: &'static str) -> Option<u64> {
-    let n = field(object, key).as_f64()?;
+/// A whole number field of a frame (at most 2^53 - 1, as JSON numbers are exact).
+fn whole(value: &JsValue) -> Option<u64> {
+    let n = value.as_f64()?;
     (n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0)
         .then_some(n as u64)
 }

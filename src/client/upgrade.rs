@@ -11,7 +11,7 @@
 
 use std::rc::Rc;
 
-use super::downstream::{get_str, parse_frames};
+use super::downstream::{field, parse_frames};
 use super::{Inner, Reopen};
 use crate::backoff::Backoff;
 use crate::event::{ClientEvent, ClientState};
@@ -154,14 +154,13 @@ impl Inner {
             TransportEvent::Opened => {}
             TransportEvent::Closed(_) => self.probe_failed(id),
             TransportEvent::Frame(Frame::Binary(_)) => {}
-            TransportEvent::Frame(Frame::Text { data, .. }) => {
+            TransportEvent::Frame(Frame::Text { data, .. } | Frame::Batch { frames: data, .. }) => {
                 let sid = self.state.borrow().session.as_ref().map(|s| s.sid.clone());
                 let frames = parse_frames(&data).unwrap_or_default();
-                let kind_of = |frame: &wasm_bindgen::JsValue| get_str(frame, "t");
-                if frames
-                    .iter()
-                    .any(|f| kind_of(f).as_deref() == Some("o") && get_str(f, "sid") == sid)
-                {
+                let kind_of = |frame: &wasm_bindgen::JsValue| field!(frame, "t").as_string();
+                if frames.iter().any(|f| {
+                    kind_of(f).as_deref() == Some("o") && field!(f, "sid").as_string() == sid
+                }) {
                     self.probe_succeeded(id);
                 } else if frames.iter().any(|f| kind_of(f).as_deref() == Some("x")) {
                     self.probe_failed(id);

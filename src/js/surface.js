@@ -147,12 +147,15 @@ export function off(registry, name, listener) {
 /** `name` when it is a named server event (not a built-in one), else undefined. */
 export const named = (name) => (BUILTIN.includes(name) ? undefined : name);
 
-/** Calls the listeners of `name` registered now; one that throws is reported, not propagated. */
-export function fire(registry, name, ...args) {
+/**
+ * Calls the listeners of `name` registered now with `(a, b)`; one that throws is reported, not
+ * propagated.
+ */
+export function fire(registry, name, a, b) {
   for (const [n, f] of registry.slice()) {
     if (n === name) {
       try {
-        f(...args);
+        f(a, b);
       } catch (e) {
         if (typeof reportError == "function") reportError(e);
       }
@@ -160,9 +163,12 @@ export function fire(registry, name, ...args) {
   }
 }
 
-/** `message` and named events: `(data, { transport, seq, id, event })`; `seq` < 0 is none. */
-export function message(registry, name, data, transport, seq, id, event) {
-  fire(registry, name, data, { transport, seq: seq < 0 ? null : seq, id: id ?? null, event: event ?? null });
+/**
+ * `message` and named events: `(data, { transport, seq, id, event })`. `transport` is an index
+ * into TRANSPORTS, `seq` < 0 is none, and `named` says `name` is the server event's name.
+ */
+export function message(registry, name, data, transport, seq, id, named) {
+  fire(registry, name, data, { transport: TRANSPORTS[transport], seq: seq < 0 ? null : seq, id: id ?? null, event: named ? name : null });
 }
 
 /**

@@ -15,6 +15,8 @@ use crate::web::xhr::js_error;
 pub(crate) struct EventSourceTransport {
     source: EventSource,
     sink: Sink,
+    /// Raw protocol: events' ids are passed on.
+    raw: bool,
     listeners: RefCell<Vec<EventListener>>,
     watched: RefCell<Vec<String>>,
 }
@@ -49,6 +51,7 @@ impl EventSourceTransport {
         let transport = EventSourceTransport {
             source,
             sink,
+            raw: ctx.raw,
             listeners: RefCell::new(listeners),
             watched: RefCell::new(Vec::new()),
         };
@@ -65,19 +68,23 @@ impl EventSourceTransport {
             return;
         }
         let sink = self.sink.clone();
-        let event_name = (name != "message").then(|| name.to_owned());
+        let event_name = (name != "message").then(|| JsString::from(name));
+        let raw = self.raw;
         let listener = EventListener::new(&self.source, name.to_owned(), move |event| {
-            let Some(event) = event.dyn_ref::<MessageEvent>() else {
-                return;
-            };
+            // Not checked with `instanceof`, once per message: anything else has no string
+            // `data` (a plain property read) and is ignored below.
+            let event = event.unchecked_ref::<MessageEvent>();
             let Ok(data) = event.data().dyn_into::<JsString>() else {
                 return;
             };
-            let id = event.last_event_id();
+            // Session frames carry their own sequence number: the id is only read for raw streams.
+            let id = raw
+                .then(|| event.last_event_id())
+                .filter(|id| !id.is_empty());
             sink(TransportEvent::Frame(Frame::Text {
                 data,
                 event: event_name.clone(),
-                id: (!id.is_empty()).then_some(id),
+                id,
             }));
         });
         self.listeners.borrow_mut().push(listener);

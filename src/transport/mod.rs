@@ -30,12 +30,22 @@ pub(crate) enum Frame {
         /// The text, kept as a JS string so it is not copied through Rust when passed on.
         data: JsString,
         /// The SSE event name, when the transport carries one and it is not `message`.
-        event: Option<String>,
+        event: Option<JsString>,
         /// The SSE last event id, when the transport carries one.
         id: Option<String>,
     },
     /// A binary WebSocket message.
     Binary(Uint8Array),
+    /// Session protocol over XHR streaming: the `data` of the `count` events a chunk completed,
+    /// joined into one JSON array (`[d1,d2,...]`), so a chunk crosses into JavaScript and is
+    /// parsed once rather than once per event.
+    Batch {
+        /// The array's text.
+        frames: JsString,
+        /// How many events it joins: an array of any other length means an event's data was not
+        /// one JSON value.
+        count: u32,
+    },
 }
 
 impl Frame {

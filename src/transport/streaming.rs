@@ -3,8 +3,11 @@
 //! An `text/event-stream` response is parsed by the shared [`SseParser`]; any other content type
 //! (raw protocol only) is split into lines. The body is read as a JS string and only the part not
 //! seen yet is copied into Rust, so each chunk costs its own length, not the whole response's.
+//! With the session protocol the frames a chunk completes go back to JavaScript as one JSON array,
+//! not one string each: a crossing per chunk, not per message.
 
-use js_sys::JsString;
+use js_sys::{JsString, Uint8Array};
+use wasm_bindgen::prelude::wasm_bindgen;
 use web_sys::XmlHttpRequest;
 
 use super::{Closed, Ctx, Frame, Sink, TransportEvent};
@@ -22,7 +25,10 @@ pub(crate) struct StreamingTransport {
 enum Framing {
     /// Not decided until the headers arrive.
     Unknown,
+    /// Raw protocol, `text/event-stream`: each event is a message.
     EventStream(SseParser),
+    /// Session protocol: each event's data is a JSON frame; a chunk's go on as one batch.
+    Batched(SseParser),
     /// Raw protocol, any other content type: one message per line; the partial last line is kept.
     Lines(String),
 }
@@ -65,7 +71,9 @@ impl StreamingTransport {
                         closed.error = Some(ErrorCode::Http);
                         return sink(TransportEvent::Closed(closed));
                     }
-                    framing = if event_stream || !raw {
+                    framing = if !raw {
+                        Framing::Batched(SseParser::new())
+                    } else if event_stream {
                         Framing::EventStream(SseParser::new())
                     } else {
                         Framing::Lines(String::new())
@@ -104,12 +112,12 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
     if len <= *offset {
         return;
     }
-    let chunk = String::from(text.slice(*offset, len));
+    let chunk = text.slice(*offset, len);
     *offset = len;
     match framing {
         Framing::Unknown => {}
-        Framing::EventStream(parser) => parser.feed_str(&chunk, &mut |event| {
-            let name = (event.event != "message").then_some(event.event);
+        Framing::EventStream(parser) => parser.feed_bytes(&utf8(&chunk), &mut |event| {
+            let name = (event.event != "message").then(|| JsString::from(event.event.as_str()));
             let id = (!event.id.is_empty()).then_some(event.id);
             let data = JsString::from(event.data.as_str());
             sink(TransportEvent::Frame(Frame::Text {
@@ -118,8 +126,25 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
                 id,
             }));
         }),
+        Framing::Batched(parser) => {
+            let bytes = utf8(&chunk);
+            let mut batch = String::with_capacity(bytes.len() + 2);
+            let mut count = 0u32;
+            parser.feed_bytes(&bytes, &mut |event| {
+                batch.push(if count == 0 { '[' } else { ',' });
+                batch.push_str(&event.data);
+                count += 1;
+            });
+            if count > 0 {
+                batch.push(']');
+                sink(TransportEvent::Frame(Frame::Batch {
+                    frames: JsString::from(batch.as_str()),
+                    count,
+                }));
+            }
+        }
         Framing::Lines(rest) => {
-            rest.push_str(&chunk);
+            rest.push_str(&String::from(chunk));
             while let Some(end) = rest.find('\n') {
                 let line = rest[..end].strip_suffix('\r').unwrap_or(&rest[..end]);
                 if !line.is_empty() {
@@ -129,4 +154,24 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
             }
         }
     }
+}
+
+/// A chunk of the response as UTF-8, by the browser's encoder: one native call and one copy into
+/// Rust, where passing the string itself would copy it a character at a time.
+fn utf8(chunk: &JsString) -> Vec<u8> {
+    thread_local! {
+        static ENCODER: Utf8Encoder = Utf8Encoder::new();
+    }
+    ENCODER.with(|encoder| encoder.encode(chunk)).to_vec()
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = TextEncoder)]
+    type Utf8Encoder;
+    #[wasm_bindgen(constructor, js_class = TextEncoder)]
+    fn new() -> Utf8Encoder;
+    /// `TextEncoder.prototype.encode` of a JS string (lone surrogates become U+FFFD).
+    #[wasm_bindgen(method, js_class = TextEncoder)]
+    fn encode(this: &Utf8Encoder, text: &JsString) -> Uint8Array;
 }

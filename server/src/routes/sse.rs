@@ -39,7 +39,12 @@ pub async fn sse(
         return refusal;
     }
     let (sink, body) = ChunkSink::new(faults.stream_buffer);
-    let stream = StreamDownstream::new(sink, StreamFormat::EventStream, state.config.stream_budget);
+    let budget = if from_event_source(&headers) {
+        state.config.event_source_budget
+    } else {
+        state.config.stream_budget
+    };
+    let stream = StreamDownstream::new(sink, StreamFormat::EventStream, budget);
     let opened = SessionQuery::from_uri(&uri).and_then(|query| {
         let after = query.after.unwrap_or(0).max(last_event_id(&headers));
         faults
@@ -65,7 +70,7 @@ pub async fn sse(
 }
 
 /// Whether the request comes from an EventSource, which asks for `text/event-stream` (an XHR
-/// streaming request accepts anything).
+/// streaming request accepts anything). Only a recycling budget and a test fault depend on it.
 fn from_event_source(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)

@@ -80,6 +80,41 @@ async fn recycles_after_the_byte_budget() {
     assert!(events.body.ended);
 }
 
+/// EventSource keeps nothing it has dispatched: its requests (`Accept: text/event-stream`) get
+/// their own, larger budget, so a flood does not cost a reconnect every 256 KiB.
+#[tokio::test]
+async fn event_source_requests_have_their_own_budget() {
+    let server = Server::start(Config {
+        stream_budget: 8 * 1024,
+        event_source_budget: 64 * 1024,
+        ..config()
+    })
+    .await;
+    let session = server.session().await;
+    let burst = json!({"t": "e", "c": 1, "e": "burst", "v": {"count": 400, "size": 200}});
+    server.send(&session, json!([burst])).await;
+    let response = server
+        .http
+        .get(server.url(&format!("/rt/sse?{}", session.query())))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .expect("GET");
+    let mut events = EventReader::new(response);
+    let mut messages = 0;
+    let mut last = json!(null);
+    while let Some(event) = events.next().await {
+        last = serde_json::from_str(&event.data).expect("JSON");
+        messages += usize::from(last["t"] == "e");
+    }
+    assert_eq!(last, json!({"t": "r"}));
+    // About 250 B per message: 8 KiB would end the stream after ~30, 64 KiB after ~250.
+    assert!(
+        (200..400).contains(&messages),
+        "{messages} messages before the recycle"
+    );
+}
+
 #[tokio::test]
 async fn a_refused_session_gets_an_x_event_then_the_end() {
     let server = Server::default().await;
