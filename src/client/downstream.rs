@@ -110,7 +110,7 @@ impl Inner {
         self.count_in(0, u64::from(data.length().saturating_sub(framing)));
         // The server escapes U+FFFD in its frames, so a raw one means the browser replaced bytes
         // that were not UTF-8: the frame is corrupt, whatever it parses to.
-        if data.index_of("\u{FFFD}", 0) >= 0 {
+        if REPLACEMENT.with(|replacement| includes(data, replacement)) {
             return self.protocol_error(attempt, "a frame arrived corrupted (invalid UTF-8)");
         }
         let Some(frames) = parse_frames(data) else {
@@ -405,15 +405,48 @@ impl Inner {
     }
 }
 
-/// A frame's field. Each key is a JS string made once (per thread), not for every read.
+/// Every frame field the client reads (docs/PROTOCOL.md, "Frames").
+const KEYS: [&str; 15] = [
+    "t", "s", "e", "v", "d", "b", "a", "sid", "token", "ack", "hb", "from", "to", "code", "reason",
+];
+
+/// `key`'s place in [`KEYS`], for [`field!`] at compile time: a key not in the list does not
+/// compile.
+pub(super) const fn key_index(key: &str) -> usize {
+    let mut i = 0;
+    while i < KEYS.len() {
+        let (k, key) = (KEYS[i].as_bytes(), key.as_bytes());
+        let mut same = k.len() == key.len();
+        let mut j = 0;
+        while same && j < k.len() {
+            same = k[j] == key[j];
+            j += 1;
+        }
+        if same {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a frame key: add it to KEYS");
+}
+
+/// The field of a frame named by [`KEYS`]`[index]`. The keys are JS strings made once (per
+/// thread), not for every read.
+pub(super) fn field_at(object: &JsValue, index: usize) -> JsValue {
+    thread_local! {
+        static KEY_VALUES: Vec<JsValue> = KEYS.iter().map(|k| JsValue::from_str(k)).collect();
+    }
+    KEY_VALUES.with(|keys| {
+        keys.get(index)
+            .map_or(JsValue::UNDEFINED, |key| property(object, key))
+    })
+}
+
+/// A frame's field: `field!(frame, "s")`.
 macro_rules! field {
     ($object:expr, $key:literal) => {{
-        thread_local! {
-            static KEY: ::wasm_bindgen::JsValue = ::wasm_bindgen::JsValue::from_str($key);
-        }
-        KEY.with(|key| {
-            ::js_sys::Reflect::get($object, key).unwrap_or(::wasm_bindgen::JsValue::UNDEFINED)
-        })
+        const INDEX: usize = $crate::client::downstream::key_index($key);
+        $crate::client::downstream::field_at($object, INDEX)
     }};
 }
 pub(super) use field;
@@ -438,8 +471,25 @@ fn whole(value: &JsValue) -> Option<u64> {
         .then_some(n as u64)
 }
 
+thread_local! {
+    /// U+FFFD as a JS string, made once: searched for in every frame.
+    static REPLACEMENT: JsString = JsString::from("\u{FFFD}");
+}
+
+// A property read that cannot throw for a frame that is not an object (`Reflect.get` does, so
+// js-sys's binding catches, which costs every read a wrapper): `undefined` instead.
+#[wasm_bindgen(inline_js = "export function property(o, k) { return o?.[k]; }")]
+extern "C" {
+    /// `object[key]`, or `undefined` if `object` is `null` or `undefined`.
+    fn property(object: &JsValue, key: &JsValue) -> JsValue;
+}
+
 #[wasm_bindgen]
 extern "C" {
+    /// `String.prototype.includes` with a JS string (js-sys's `includes` takes a `&str`, which
+    /// would be decoded into a new JS string on every call).
+    #[wasm_bindgen(js_namespace = ["String", "prototype", "includes"], js_name = call)]
+    fn includes(text: &JsString, search: &JsString) -> bool;
     /// `JSON.parse` of a JS string: the text is not copied into Rust and back.
     #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
     fn json_parse(text: &JsString) -> Result<JsValue, JsValue>;

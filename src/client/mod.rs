@@ -69,22 +69,25 @@ pub struct Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.upgrade() {
-            inner
-                .listeners
-                .borrow_mut()
-                .retain(|(id, _)| *id != self.id);
+            let mut listeners = inner.listeners.borrow_mut();
+            let kept = listeners.iter().filter(|(id, _)| *id != self.id).cloned();
+            *listeners = kept.collect::<Vec<_>>().into();
         }
     }
 }
 
 type Listener = Rc<dyn Fn(&ClientEvent)>;
+/// The registered listeners, replaced (never changed in place) when one is added or removed: an
+/// event is dispatched to the list of the moment by cloning one `Rc`, so listeners may subscribe
+/// and unsubscribe while it runs and no message pays for a copy of the list.
+type Listeners = Rc<[(u64, Listener)]>;
 
 struct Inner {
     options: Options,
     endpoint: Endpoint,
     backoff: Option<Backoff>,
     state: RefCell<State>,
-    listeners: RefCell<Vec<(u64, Listener)>>,
+    listeners: RefCell<Listeners>,
     next_listener: Cell<u64>,
     event_names: RefCell<Vec<String>>,
     me: Weak<Inner>,
@@ -238,7 +241,7 @@ impl RealtimeClient {
                 upgrade: upgrade::Upgrade::default(),
                 stats: Stats::default(),
             }),
-            listeners: RefCell::new(Vec::new()),
+            listeners: RefCell::new(Rc::new([])),
             next_listener: Cell::new(0),
             event_names: RefCell::new(Vec::new()),
             me: me.clone(),
@@ -263,10 +266,11 @@ impl RealtimeClient {
     pub fn subscribe(&self, listener: impl Fn(&ClientEvent) + 'static) -> Subscription {
         let id = self.inner.next_listener.get() + 1;
         self.inner.next_listener.set(id);
-        self.inner
-            .listeners
-            .borrow_mut()
-            .push((id, Rc::new(listener)));
+        let mut listeners = self.inner.listeners.borrow_mut();
+        let mut list = listeners.to_vec();
+        list.push((id, Rc::new(listener)));
+        *listeners = list.into();
+        drop(listeners);
         Subscription {
             inner: Rc::downgrade(&self.inner),
             id,
@@ -382,14 +386,9 @@ impl Inner {
     }
 
     fn emit(&self, event: &ClientEvent) {
-        // Cloned so a listener may subscribe or unsubscribe while we iterate.
-        let listeners: Vec<Listener> = self
-            .listeners
-            .borrow()
-            .iter()
-            .map(|(_, l)| l.clone())
-            .collect();
-        for listener in listeners {
+        // The list of the moment: a listener may subscribe or unsubscribe while we iterate.
+        let listeners = Rc::clone(&self.listeners.borrow());
+        for (_, listener) in listeners.iter() {
             listener(event);
         }
     }

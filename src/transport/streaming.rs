@@ -116,7 +116,7 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
     *offset = len;
     match framing {
         Framing::Unknown => {}
-        Framing::EventStream(parser) => parser.feed_bytes(&utf8(&chunk), &mut |event| {
+        Framing::EventStream(parser) => parser.feed_str(&utf8(&chunk), &mut |event| {
             let name = (event.event != "message").then(|| JsString::from(event.event.as_str()));
             let id = (!event.id.is_empty()).then_some(event.id);
             let data = JsString::from(event.data.as_str());
@@ -127,10 +127,10 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
             }));
         }),
         Framing::Batched(parser) => {
-            let bytes = utf8(&chunk);
-            let mut batch = String::with_capacity(bytes.len() + 2);
+            let text = utf8(&chunk);
+            let mut batch = String::with_capacity(text.len() + 2);
             let mut count = 0u32;
-            parser.feed_bytes(&bytes, &mut |event| {
+            parser.feed_str(&text, &mut |event| {
                 batch.push(if count == 0 { '[' } else { ',' });
                 batch.push_str(&event.data);
                 count += 1;
@@ -156,13 +156,15 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
     }
 }
 
-/// A chunk of the response as UTF-8, by the browser's encoder: one native call and one copy into
-/// Rust, where passing the string itself would copy it a character at a time.
-fn utf8(chunk: &JsString) -> Vec<u8> {
+/// A chunk of the response as a Rust string, by the browser's UTF-8 encoder: one native call and
+/// one copy, where passing the JS string itself would copy it a character at a time.
+fn utf8(chunk: &JsString) -> String {
     thread_local! {
         static ENCODER: Utf8Encoder = Utf8Encoder::new();
     }
-    ENCODER.with(|encoder| encoder.encode(chunk)).to_vec()
+    let bytes = ENCODER.with(|encoder| encoder.encode(chunk)).to_vec();
+    // The encoder writes UTF-8 whatever the string holds (a lone surrogate becomes U+FFFD).
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 #[wasm_bindgen]
