@@ -19,14 +19,37 @@ fuzz_target!(|data: &[u8]| {
     let mut outbox: Outbox<u8> = Outbox::new(16);
     for pair in data.chunks(2) {
         let (op, arg) = (pair[0], u64::from(*pair.get(1).unwrap_or(&0)));
-        match op % 6 {
-            0 => match inbound.accept(arg) {
-                Accept::Deliver | Accept::Gap { .. } => {
-                    assert!(delivered.is_none_or(|d| arg > d), "{arg} delivered after {delivered:?}");
-                    delivered = Some(arg);
+        match op % 7 {
+            0 => {
+                let before = inbound.after();
+                match inbound.accept(arg) {
+                    Accept::Deliver | Accept::Gap { .. } => {
+                        assert!(delivered.is_none_or(|d| arg > d), "{arg} delivered after {delivered:?}");
+                        delivered = Some(arg);
+                    }
+                    Accept::Skipped { from, to } => {
+                        // Nothing recorded: the resume asks again after `before`.
+                        assert_eq!((from, to), (before + 1, arg - 1));
+                        assert_eq!(inbound.after(), before);
+                    }
+                    Accept::Duplicate => assert!(delivered.is_some_and(|d| arg <= d) || arg == 0),
                 }
-                Accept::Duplicate => assert!(delivered.is_some_and(|d| arg <= d) || arg == 0),
-            },
+            }
+            6 => {
+                let before = inbound.after();
+                match inbound.sent_through(arg) {
+                    None => assert!(arg <= before),
+                    Some(Accept::Skipped { from, to }) => {
+                        assert_eq!((from, to), (before + 1, arg));
+                        assert_eq!(inbound.after(), before);
+                    }
+                    Some(Accept::Gap { from, to }) => {
+                        assert_eq!((from, to), (before + 1, arg));
+                        delivered = Some(arg);
+                    }
+                    Some(other) => panic!("sent_through({arg}) after {before}: {other:?}"),
+                }
+            }
             1 => {
                 inbound.on_gap_frame(arg, arg + u64::from(op));
                 delivered = Some(delivered.unwrap_or(0).max(inbound.after()));

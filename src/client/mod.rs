@@ -516,13 +516,20 @@ impl Inner {
                 TransportKind::LongPolling | TransportKind::Polling => "/poll",
             };
             url.set_pathname(&format!("{path}{endpoint}"));
-            let state = self.state.borrow();
-            if let Some(session) = &state.session {
-                params.append("sid", &session.sid);
-                params.append("token", &session.token);
-                params.append("after", &state.inbound.after().to_string());
+            // Read out first: no borrow is held while calling into JavaScript.
+            let session = {
+                let state = self.state.borrow();
+                let after = state.inbound.after();
+                state
+                    .session
+                    .as_ref()
+                    .map(|s| (s.sid.clone(), s.token.clone(), after))
+            };
+            if let Some((sid, token, after)) = session {
+                params.append("sid", &sid);
+                params.append("token", &token);
+                params.append("after", &after.to_string());
             }
-            drop(state);
             if kind == TransportKind::Iframe {
                 params.append("origin", &page::origin().unwrap_or_default());
             }

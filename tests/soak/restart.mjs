@@ -16,10 +16,10 @@
 // whatever happens. The line to quote starts `restart: RESULT`.
 // Logs: target/test-logs/soak-restart-server-{1,2}.log.
 //
-// Known loss (seen in about 1 run of 3, one message of ~34,000): server/src/downstream.rs writes the
-// upstream `a` frame as soon as it processed a batch, and the echo only on the loop's next turn. A
-// SIGKILL between the two leaves the client with the ack (so its outbox drops the message) and the
-// echo gone with the dead server's memory: the echo is lost, not the upstream message.
+// It found one loss (about 1 run in 3, one message of ~34,000), since fixed: the server wrote the
+// upstream `a` frame before the echo it caused, so a SIGKILL between the two left the client with
+// the ack (its outbox dropped the message) and the echo gone with the dead server's memory. The
+// ack now follows the echoes (server/src/downstream.rs, `pending_ack`).
 import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
