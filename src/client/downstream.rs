@@ -123,6 +123,9 @@ impl Inner {
             if !self.is_current(attempt) {
                 return;
             }
+            if batch.is_some() {
+                self.frame_arrived();
+            }
             self.session_object(attempt, frame);
         }
     }

@@ -28,7 +28,7 @@ use crate::error::{Error, ErrorCode};
 use crate::event::{ClientEvent, ClientState, Stats};
 use crate::options::{Options, Protocol, TransportKind};
 use crate::session::{Inbound, Outbox};
-use crate::transport::{Closed, Ctx, Sink, Transport, TransportEvent, Uploader};
+use crate::transport::{Closed, Ctx, Frame, Sink, Transport, TransportEvent, Uploader};
 
 use crate::web::page;
 use upstream::Outgoing;
@@ -574,17 +574,10 @@ impl Inner {
                 }
             }
             TransportEvent::Frame(frame) => {
-                {
-                    let mut state = self.state.borrow_mut();
-                    state.rx_count = state.rx_count.wrapping_add(1);
-                    if state.opened {
-                        state.frames_since_open += 1;
-                        if state.frames_since_open == 1 {
-                            // The connection works, not just opens: the backoff starts over.
-                            state.failures = 0;
-                            state.unstable = 0;
-                        }
-                    }
+                // A batch counts its frames one by one (`session_text`): the open frame may be
+                // among them.
+                if !matches!(frame, Frame::Batch { .. }) {
+                    self.frame_arrived();
                 }
                 if self.raw() {
                     self.raw_frame(attempt, frame);
@@ -593,6 +586,20 @@ impl Inner {
                 }
             }
             TransportEvent::Closed(closed) => self.transport_closed(attempt, closed),
+        }
+    }
+
+    /// Counts a frame received on the current connection. The first one after the connection
+    /// opened shows that it works, not just opens: the backoff starts over.
+    fn frame_arrived(&self) {
+        let mut state = self.state.borrow_mut();
+        state.rx_count = state.rx_count.wrapping_add(1);
+        if state.opened {
+            state.frames_since_open += 1;
+            if state.frames_since_open == 1 {
+                state.failures = 0;
+                state.unstable = 0;
+            }
         }
     }
 

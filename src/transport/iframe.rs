@@ -22,8 +22,12 @@ use crate::error::{Error, ErrorCode};
 use crate::web::page;
 use crate::web::xhr::js_error;
 
-/// How long the frame must stay quiet after its `load` before its end is reported.
+/// How long the frame must stay quiet after its `load` before its end is reported, raw protocol:
+/// a message still on its way when the end is reported is lost.
 const END_GRACE_MS: u32 = 500;
+/// The same with the session protocol, where such a message is only sent again by the resume: a
+/// long grace would delay every reconnect for nothing.
+const SESSION_END_GRACE_MS: u32 = 50;
 
 /// The global function a raw iframe's scripts call.
 type RawCallback = Closure<dyn FnMut(JsValue)>;
@@ -46,9 +50,11 @@ pub(crate) struct IframeTransport {
 ///
 /// The frame's `postMessage`s and its `load` event reach the page by different paths (with site
 /// isolation, from another process), so the last messages may arrive after `load`. The end is
-/// reported once the frame has loaded and nothing arrived for [`END_GRACE_MS`].
+/// reported once the frame has loaded and nothing arrived for a grace period ([`END_GRACE_MS`],
+/// [`SESSION_END_GRACE_MS`]).
 struct EndWatch {
     sink: Sink,
+    grace_ms: u32,
     loaded: Cell<bool>,
     timer: RefCell<Option<Timeout>>,
 }
@@ -68,7 +74,7 @@ impl EndWatch {
             return;
         }
         let weak = Rc::downgrade(self);
-        let timer = Timeout::new(END_GRACE_MS, move || {
+        let timer = Timeout::new(self.grace_ms, move || {
             if let Some(watch) = weak.upgrade() {
                 (watch.sink)(TransportEvent::Closed(Closed::new("iframe stream ended")));
             }
@@ -98,6 +104,11 @@ impl IframeTransport {
 
         let end = Rc::new(EndWatch {
             sink: sink.clone(),
+            grace_ms: if ctx.raw {
+                END_GRACE_MS
+            } else {
+                SESSION_END_GRACE_MS
+            },
             loaded: Cell::new(false),
             timer: RefCell::new(None),
         });

@@ -174,6 +174,18 @@ async fn burst_survives_drops(transport: &str) {
         );
     }
     assert!(!r.error_codes().iter().any(|c| c == "gap"), "{}", r.dump());
+    // Every connection delivered before it dropped: each retry is a first one (at once, no
+    // backoff building up), and the transport is never demoted.
+    let attempts: Vec<f64> = r
+        .events("reconnecting")
+        .iter()
+        .map(|e| get(&e.a, "attempt").as_f64().unwrap_or(0.0))
+        .collect();
+    assert!(
+        attempts.iter().all(|&a| a == 1.0) && r.events("transport").is_empty(),
+        "{transport}: a connection that delivered counted as a failed attempt: {attempts:?}\n{}",
+        r.dump()
+    );
     web_sys::console::log_1(
         &format!("[drops] {transport} burst: 1000 delivered, {reconnects} reconnects").into(),
     );
