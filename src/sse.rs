@@ -50,6 +50,8 @@ pub struct SseParser {
     at_start: bool,
     /// The first bytes of a UTF-8 sequence that the end of a `feed_bytes` chunk cut off (at most 3).
     partial: Vec<u8>,
+    /// The event passed to `on_event`, kept so its buffers are reused: no allocation per event.
+    dispatched: SseEvent,
 }
 
 impl Default for SseParser {
@@ -64,6 +66,11 @@ impl Default for SseParser {
             after_cr: false,
             at_start: true,
             partial: Vec::new(),
+            dispatched: SseEvent {
+                event: String::new(),
+                data: String::new(),
+                id: String::new(),
+            },
         }
     }
 }
@@ -76,7 +83,7 @@ impl SseParser {
 
     /// Parses text that is already decoded, such as a slice of an XHR's `responseText`, calling
     /// `on_event` for each event it completes.
-    pub fn feed_str(&mut self, chunk: &str, on_event: &mut dyn FnMut(SseEvent)) {
+    pub fn feed_str(&mut self, chunk: &str, on_event: &mut dyn FnMut(&SseEvent)) {
         // A `str` starts on a character boundary, so a sequence left over from `feed_bytes` can
         // never be completed: it is malformed.
         if !self.partial.is_empty() {
@@ -90,7 +97,7 @@ impl SseParser {
     ///
     /// The bytes are decoded as UTF-8 the way the browser does it: a character split across chunks
     /// decodes as if it were not split, and each malformed sequence becomes one U+FFFD.
-    pub fn feed_bytes(&mut self, chunk: &[u8], on_event: &mut dyn FnMut(SseEvent)) {
+    pub fn feed_bytes(&mut self, chunk: &[u8], on_event: &mut dyn FnMut(&SseEvent)) {
         let mut input = chunk;
         // Complete a character the previous chunk cut off, a byte at a time: at most 3 bytes.
         while !self.partial.is_empty() {
@@ -164,7 +171,7 @@ impl SseParser {
     }
 
     /// Splits decoded text into lines; carries an unterminated last line to the next call.
-    fn feed_text(&mut self, mut text: &str, on_event: &mut dyn FnMut(SseEvent)) {
+    fn feed_text(&mut self, mut text: &str, on_event: &mut dyn FnMut(&SseEvent)) {
         if text.is_empty() {
             return;
         }
@@ -201,7 +208,7 @@ impl SseParser {
     }
 
     /// Interprets one line, without its line end.
-    fn process_line(&mut self, line: &str, on_event: &mut dyn FnMut(SseEvent)) {
+    fn process_line(&mut self, line: &str, on_event: &mut dyn FnMut(&SseEvent)) {
         let (field, value) = match line.split_once(':') {
             None if line.is_empty() => return self.dispatch(on_event),
             None => (line, ""),
@@ -230,7 +237,7 @@ impl SseParser {
         }
     }
 
-    fn dispatch(&mut self, on_event: &mut dyn FnMut(SseEvent)) {
+    fn dispatch(&mut self, on_event: &mut dyn FnMut(&SseEvent)) {
         self.last_event_id.clone_from(&self.id);
         if self.data.is_empty() {
             self.event.clear();
@@ -239,16 +246,19 @@ impl SseParser {
         if self.data.ends_with('\n') {
             self.data.pop();
         }
-        let event = if self.event.is_empty() {
-            "message".to_owned()
+        let out = &mut self.dispatched;
+        out.event.clear();
+        out.event.push_str(if self.event.is_empty() {
+            "message"
         } else {
-            mem::take(&mut self.event)
-        };
-        on_event(SseEvent {
-            event,
-            data: mem::take(&mut self.data),
-            id: self.last_event_id.clone(),
+            &self.event
         });
+        // The data buffer changes places with the last event's, which is emptied for the next.
+        mem::swap(&mut out.data, &mut self.data);
+        self.data.clear();
+        out.id.clone_from(&self.last_event_id);
+        self.event.clear();
+        on_event(&self.dispatched);
     }
 }
 
@@ -280,7 +290,7 @@ mod tests {
     fn parse_bytes(parser: &mut SseParser, chunks: &[&[u8]]) -> Vec<SseEvent> {
         let mut events = Vec::new();
         for chunk in chunks {
-            parser.feed_bytes(chunk, &mut |e| events.push(e));
+            parser.feed_bytes(chunk, &mut |e| events.push(e.clone()));
         }
         parser.finish();
         events
@@ -289,7 +299,7 @@ mod tests {
     fn parse_strs(parser: &mut SseParser, chunks: &[&str]) -> Vec<SseEvent> {
         let mut events = Vec::new();
         for chunk in chunks {
-            parser.feed_str(chunk, &mut |e| events.push(e));
+            parser.feed_str(chunk, &mut |e| events.push(e.clone()));
         }
         parser.finish();
         events
@@ -577,8 +587,8 @@ mod tests {
         );
         // A `str` chunk can never complete bytes left over from `feed_bytes`.
         let mut events = Vec::new();
-        parser.feed_bytes(b"data: \xC3", &mut |e| events.push(e));
-        parser.feed_str("\u{A9}\n\n", &mut |e| events.push(e));
+        parser.feed_bytes(b"data: \xC3", &mut |e| events.push(e.clone()));
+        parser.feed_str("\u{A9}\n\n", &mut |e| events.push(e.clone()));
         assert_eq!(events, vec![event("message", "\u{FFFD}\u{A9}", "")]);
     }
 }

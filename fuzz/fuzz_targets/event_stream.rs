@@ -9,7 +9,7 @@ fn parse_in(chunks: &[&[u8]]) -> (Vec<SseEvent>, Option<u32>, String) {
     let mut parser = SseParser::new();
     let mut events = Vec::new();
     for chunk in chunks {
-        parser.feed_bytes(chunk, &mut |e| events.push(e));
+        parser.feed_bytes(chunk, &mut |e| events.push(e.clone()));
     }
     (events, parser.retry(), parser.last_event_id().to_owned())
 }
@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(stream) {
         let mut parser = SseParser::new();
         let mut events = Vec::new();
-        parser.feed_str(text, &mut |e| events.push(e));
+        parser.feed_str(text, &mut |e| events.push(e.clone()));
         assert_eq!(events, whole.0, "text and bytes disagree");
     }
 });

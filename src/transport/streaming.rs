@@ -118,7 +118,7 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
         Framing::Unknown => {}
         Framing::EventStream(parser) => parser.feed_str(&utf8(&chunk), &mut |event| {
             let name = (event.event != "message").then(|| JsString::from(event.event.as_str()));
-            let id = (!event.id.is_empty()).then_some(event.id);
+            let id = (!event.id.is_empty()).then(|| event.id.clone());
             let data = JsString::from(event.data.as_str());
             sink(TransportEvent::Frame(Frame::Text {
                 data,
