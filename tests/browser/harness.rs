@@ -102,6 +102,11 @@ impl Recorder {
         }
     }
 
+    /// Everything recorded so far, in order.
+    pub fn all(&self) -> Vec<Recorded> {
+        self.log.borrow().clone()
+    }
+
     /// Everything recorded so far named `name`.
     pub fn events(&self, name: &str) -> Vec<Recorded> {
         self.log
