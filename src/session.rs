@@ -89,24 +89,12 @@ impl Inbound {
         }
         // `seq > last_seq`, so neither `last_seq + 1` nor `seq - 1` can overflow.
         let expected = self.last_seq + 1;
-        let refetched = self.refetching.take() == Some(expected);
-        if seq != expected && !refetched {
-            self.refetching = Some(expected);
-            return Accept::Skipped {
-                from: expected,
-                to: seq - 1,
-            };
-        }
-        self.last_seq = seq;
-        self.unacked = self.unacked.saturating_add(1);
         if seq == expected {
-            Accept::Deliver
-        } else {
-            Accept::Gap {
-                from: expected,
-                to: seq - 1,
-            }
+            self.refetching = None;
+            self.record(seq);
+            return Accept::Deliver;
         }
+        self.hole(expected, seq - 1, seq)
     }
 
     /// Records a heartbeat's `s`: the connection has carried every message up to `seq`. `None`
@@ -114,23 +102,25 @@ impl Inbound {
     /// missing ones, [`Accept::Skipped`] the first time (resume and fetch them again) and
     /// [`Accept::Gap`] when the resume skipped them again (recorded as lost).
     pub fn sent_through(&mut self, seq: u64) -> Option<Accept> {
-        if seq <= self.last_seq {
-            return None;
+        (seq > self.last_seq).then(|| self.hole(self.last_seq + 1, seq, seq))
+    }
+
+    /// Messages `from..=to` never arrived, as `shown_by` (a message or a heartbeat's `s`) shows:
+    /// skipped the first time, so nothing is recorded; lost, and recorded up to `shown_by`, if the
+    /// resume that followed skipped them again.
+    fn hole(&mut self, from: u64, to: u64, shown_by: u64) -> Accept {
+        if self.refetching.take() == Some(from) {
+            self.record(shown_by);
+            Accept::Gap { from, to }
+        } else {
+            self.refetching = Some(from);
+            Accept::Skipped { from, to }
         }
-        let expected = self.last_seq + 1;
-        if self.refetching.take() == Some(expected) {
-            self.last_seq = seq;
-            self.unacked = self.unacked.saturating_add(1);
-            return Some(Accept::Gap {
-                from: expected,
-                to: seq,
-            });
-        }
-        self.refetching = Some(expected);
-        Some(Accept::Skipped {
-            from: expected,
-            to: seq,
-        })
+    }
+
+    fn record(&mut self, seq: u64) {
+        self.last_seq = seq;
+        self.unacked = self.unacked.saturating_add(1);
     }
 
     /// Records a gap frame (`{"t":"g","from":A,"to":B}`): messages `from..=to` are lost.
