@@ -46,6 +46,9 @@ pub struct Faults {
     pub eventsource_refuse: bool,
     /// `stream-buffer`: event stream and iframe bodies are held back until the response ends.
     pub stream_buffer: bool,
+    /// `crlf`: `/rt/sse` ends its lines with CR LF after its first write (the padding and the
+    /// first frames), as a proxy rewriting line ends would: a stream that changes midway.
+    pub crlf: bool,
     /// `drop-every=N`: a downstream connection ends after N messages; a poll answers at most N.
     pub drop_every: Option<u64>,
     /// `stall-after=N`: a streaming connection (WebSocket, event stream, iframe) goes silent
@@ -176,6 +179,7 @@ impl Faults {
             ("sse-refuse", None) => faults.sse_refuse = true,
             ("eventsource-refuse", None) => faults.eventsource_refuse = true,
             ("stream-buffer", None) => faults.stream_buffer = true,
+            ("crlf", None) => faults.crlf = true,
             ("drop-every", _) => match number()? {
                 0 => return Err("drop-every needs N >= 1".into()),
                 n => faults.drop_every = Some(n),
@@ -390,7 +394,7 @@ mod tests {
     #[test]
     fn parses_every_fault() {
         let faults = Faults::parse(
-            "ws-refuse,ws-hang,ws-drop-open,sse-refuse,eventsource-refuse,stream-buffer,drop-every=3,\
+            "ws-refuse,ws-hang,ws-drop-open,sse-refuse,eventsource-refuse,stream-buffer,crlf,drop-every=3,\
              http-error=502,latency=20,retry-after=4,html-200,unknown-session,garbage-frame,\
              bad-frame=no-s,seq-repeat,seq-skip,bad-utf8,cut-mid-event,send-delay=5,\
              stall-after=2,heartbeat=250",
@@ -405,6 +409,7 @@ mod tests {
                 sse_refuse: true,
                 eventsource_refuse: true,
                 stream_buffer: true,
+                crlf: true,
                 drop_every: Some(3),
                 stall_after: Some(2),
                 heartbeat: Some(Duration::from_millis(250)),

@@ -146,6 +146,7 @@ pub struct StreamDownstream {
     format: StreamFormat,
     budget: usize,
     started: bool,
+    crlf: bool,
 }
 
 impl StreamDownstream {
@@ -156,7 +157,14 @@ impl StreamDownstream {
             format,
             budget,
             started: false,
+            crlf: false,
         }
+    }
+
+    /// With `on`, every write after the first ends its lines with CR LF (the `crlf` fault).
+    pub fn crlf(mut self, on: bool) -> StreamDownstream {
+        self.crlf = on;
+        self
     }
 
     /// Writes the `x` frame and ends the response.
@@ -170,14 +178,16 @@ impl StreamDownstream {
 impl StreamDownstream {
     /// Writes `chunk`, after the prelude if it is the first.
     async fn send(&mut self, chunk: &[u8]) -> Result<(), Gone> {
-        let mut bytes = if self.started {
-            Vec::new()
-        } else {
-            self.format.prelude()
-        };
-        self.started = true;
-        bytes.extend_from_slice(chunk);
-        self.sink.write(bytes).await
+        if !self.started {
+            self.started = true;
+            let mut bytes = self.format.prelude();
+            bytes.extend_from_slice(chunk);
+            return self.sink.write(bytes).await;
+        }
+        if self.crlf {
+            return self.sink.write(with_crlf(chunk)).await;
+        }
+        self.sink.write(chunk.to_vec()).await
     }
 }
 
@@ -220,6 +230,18 @@ impl Downstream for StreamDownstream {
     }
 }
 
+/// `chunk` with every LF made CR LF.
+fn with_crlf(chunk: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 16);
+    for &byte in chunk {
+        if byte == b'\n' {
+            out.push(b'\r');
+        }
+        out.push(byte);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +253,11 @@ mod tests {
             literal,
             r#""\u003c/script\u003e\u003c!--\u0026\u2028\u2029\"""#
         );
+    }
+
+    #[test]
+    fn crlf_line_ends() {
+        assert_eq!(with_crlf(b"id: 1\ndata: {}\n\n"), b"id: 1\r\ndata: {}\r\n\r\n");
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! XHR streaming: one long response read while it loads (readyState 3).
 //!
-//! An `text/event-stream` response is parsed by the shared [`SseParser`]; any other content type
-//! (raw protocol only) is split into lines. The body is read as a JS string and only the part not
-//! seen yet is copied into Rust, so each chunk costs its own length, not the whole response's.
-//! With the session protocol the frames a chunk completes go back to JavaScript as one JSON array,
-//! not one string each: a crossing per chunk, not per message.
+//! With the session protocol the events are split in JavaScript, where the body already is, while
+//! they have the plain shape realtime-server writes (`src/js/stream.js`): the frames a chunk
+//! completes go on as one JSON array text, not one string each, and nothing is copied into Rust.
+//! Any other shape (CR line ends, `event:` lines, data over several lines) goes to the shared
+//! [`SseParser`] from that event on, as does a raw `text/event-stream`; any other content type
+//! (raw protocol only) is split into lines. Only the part of the body not seen yet is read, so
+//! each chunk costs its own length, not the whole response's.
 
-use js_sys::{JsString, Uint8Array};
+use js_sys::{Array, JsString, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsCast;
 use web_sys::XmlHttpRequest;
 
 use super::{Closed, Ctx, Frame, Sink, TransportEvent};
@@ -27,8 +30,10 @@ enum Framing {
     Unknown,
     /// Raw protocol, `text/event-stream`: each event is a message.
     EventStream(SseParser),
-    /// Session protocol: each event's data is a JSON frame; a chunk's go on as one batch.
-    Batched(SseParser),
+    /// Session protocol: each event's data is a JSON frame; a chunk's go on as one batch. Split in
+    /// JavaScript while the events have the plain shape the server writes (`sseBatch` in
+    /// `src/js/stream.js`); by the parser from the first one that does not.
+    Batched(Option<SseParser>),
     /// Raw protocol, any other content type: one message per line; the partial last line is kept.
     Lines(String),
 }
@@ -72,7 +77,7 @@ impl StreamingTransport {
                         return sink(TransportEvent::Closed(closed));
                     }
                     framing = if !raw {
-                        Framing::Batched(SseParser::new())
+                        Framing::Batched(None)
                     } else if event_stream {
                         Framing::EventStream(SseParser::new())
                     } else {
@@ -112,6 +117,23 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
     if len <= *offset {
         return;
     }
+    if let Framing::Batched(parser @ None) = framing {
+        match sse_batch(&text, *offset) {
+            Some(batch) => {
+                let count = batch.get(1).as_f64().unwrap_or(0.0) as u32;
+                *offset = batch.get(2).as_f64().map_or(len, |end| end as u32);
+                if count > 0 {
+                    sink(TransportEvent::Frame(Frame::Batch {
+                        frames: batch.get(0).unchecked_into(),
+                        count,
+                    }));
+                }
+                return;
+            }
+            // Not the plain shape: the parser reads on from here, for good.
+            None => *parser = Some(SseParser::new()),
+        }
+    }
     let chunk = text.slice(*offset, len);
     *offset = len;
     match framing {
@@ -126,7 +148,8 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
                 id,
             }));
         }),
-        Framing::Batched(parser) => {
+        Framing::Batched(None) => {}
+        Framing::Batched(Some(parser)) => {
             let text = utf8(&chunk);
             let mut batch = String::with_capacity(text.len() + 2);
             let mut count = 0u32;
@@ -165,6 +188,14 @@ fn utf8(chunk: &JsString) -> String {
     let bytes = ENCODER.with(|encoder| encoder.encode(chunk)).to_vec();
     // The encoder writes UTF-8 whatever the string holds (a lone surrogate becomes U+FFFD).
     String::from_utf8(bytes).unwrap_or_default()
+}
+
+#[wasm_bindgen(module = "/src/js/stream.js")]
+extern "C" {
+    /// The complete events of `text` from `from` as `[frames, count, end]`, or `undefined` if
+    /// one is not of the plain shape (see `src/js/stream.js`).
+    #[wasm_bindgen(js_name = sseBatch)]
+    fn sse_batch(text: &JsString, from: u32) -> Option<Array>;
 }
 
 #[wasm_bindgen]
