@@ -19,7 +19,7 @@ const PARTS = [
   [/realtime_wasm\[\w+\]::transport/, "transport/: the six transports, uploads"],
   [/realtime_wasm\[\w+\]::(session|sse|base64|backoff|options|event|error)/, "session, sse, base64, backoff, options, errors"],
   [/realtime_wasm\[\w+\]::web/, "web/: XHR and page wrappers"],
-  [/dlmalloc|__rdl|__rust_|raw_vec|RawVec/, "allocator (dlmalloc), Vec/String growth"],
+  [/lol_alloc|dlmalloc|__rdl|__rust_|raw_vec|RawVec/, "allocator (lol_alloc), Vec/String growth"],
   [/fmt/, "core::fmt (format!, Display, Debug)"],
   [/wasm_bindgen|__wbindgen|__externref|wbg|closure/i, "wasm-bindgen runtime (closures, JS value table)"],
   [/js_sys|web_sys|gloo/, "js-sys, web-sys, gloo"],
