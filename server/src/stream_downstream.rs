@@ -257,7 +257,10 @@ mod tests {
 
     #[test]
     fn crlf_line_ends() {
-        assert_eq!(with_crlf(b"id: 1\ndata: {}\n\n"), b"id: 1\r\ndata: {}\r\n\r\n");
+        assert_eq!(
+            with_crlf(b"id: 1\ndata: {}\n\n"),
+            b"id: 1\r\ndata: {}\r\n\r\n"
+        );
     }
 
     #[test]

@@ -44,8 +44,7 @@ pub async fn sse(
     } else {
         state.config.stream_budget
     };
-    let stream =
-        StreamDownstream::new(sink, StreamFormat::EventStream, budget).crlf(faults.crlf);
+    let stream = StreamDownstream::new(sink, StreamFormat::EventStream, budget).crlf(faults.crlf);
     let opened = SessionQuery::from_uri(&uri).and_then(|query| {
         let after = query.after.unwrap_or(0).max(last_event_id(&headers));
         faults
