@@ -149,6 +149,7 @@ pub mod js;
 mod options;
 pub mod session;
 pub mod sse;
+mod text;
 mod transport;
 mod web;
 

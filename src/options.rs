@@ -1,6 +1,7 @@
 //! Client options: the typed form of the JavaScript options object, with its defaults and checks.
 
 use crate::error::Error;
+use crate::text::dec;
 use core::fmt;
 
 /// One way for a browser to receive pushes from a server.
@@ -58,10 +59,15 @@ impl TransportKind {
             .into_iter()
             .find(|kind| kind.name() == name)
             .ok_or_else(|| {
-                Error::invalid(format!(
-                    "options.transports: unknown transport \"{name}\" (expected one of websocket, \
-                 eventsource, streaming, iframe, longpolling, polling)"
-                ))
+                Error::invalid(
+                    [
+                        "options.transports: unknown transport \"",
+                        name,
+                        "\" (expected one of websocket, eventsource, streaming, iframe, \
+                         longpolling, polling)",
+                    ]
+                    .concat(),
+                )
             })
     }
 
@@ -191,9 +197,9 @@ impl Options {
         }
         for (i, kind) in self.transports.iter().enumerate() {
             if self.transports[..i].contains(kind) {
-                return Err(Error::invalid(format!(
-                    "options.transports: {kind} is listed twice"
-                )));
+                return Err(Error::invalid(
+                    ["options.transports: ", kind.name(), " is listed twice"].concat(),
+                ));
             }
         }
         check_ms("connectTimeoutMs", self.connect_timeout_ms, 1)?;
@@ -225,9 +231,20 @@ impl Options {
 
 fn check_ms(name: &str, value: u32, min: u32) -> Result<(), Error> {
     if value < min || value > MAX_MS {
-        return Err(Error::invalid(format!(
-            "options.{name}: {value} is out of range ({min} to {MAX_MS} ms)"
-        )));
+        return Err(Error::invalid(
+            [
+                "options.",
+                name,
+                ": ",
+                &dec(value.into()),
+                " is out of range (",
+                &dec(min.into()),
+                " to ",
+                &dec(MAX_MS.into()),
+                " ms)",
+            ]
+            .concat(),
+        ));
     }
     Ok(())
 }
@@ -328,5 +345,60 @@ mod tests {
                 "{err} should mention {needle}"
             );
         }
+    }
+
+    /// The messages word for word (built without `core::fmt`; users and tests read them).
+    #[test]
+    fn messages_word_for_word() {
+        let message = |options: Options| options.validate().unwrap_err().message().to_owned();
+        assert_eq!(
+            TransportKind::from_name("carrier-pigeon")
+                .unwrap_err()
+                .message(),
+            "options.transports: unknown transport \"carrier-pigeon\" (expected one of websocket, \
+             eventsource, streaming, iframe, longpolling, polling)"
+        );
+        assert_eq!(
+            message(Options {
+                transports: vec![
+                    TransportKind::WebSocket,
+                    TransportKind::LongPolling,
+                    TransportKind::LongPolling
+                ],
+                ..Options::default()
+            }),
+            "options.transports: longpolling is listed twice"
+        );
+        assert_eq!(
+            message(Options {
+                connect_timeout_ms: 0,
+                ..Options::default()
+            }),
+            "options.connectTimeoutMs: 0 is out of range (1 to 86400000 ms)"
+        );
+        assert_eq!(
+            message(Options {
+                heartbeat_timeout_ms: MAX_MS + 1,
+                ..Options::default()
+            }),
+            "options.heartbeatTimeoutMs: 86400001 is out of range (1 to 86400000 ms)"
+        );
+        assert_eq!(
+            message(Options {
+                poll_interval_ms: u32::MAX,
+                ..Options::default()
+            }),
+            "options.pollIntervalMs: 4294967295 is out of range (0 to 86400000 ms)"
+        );
+        assert_eq!(
+            message(Options {
+                reconnect: Some(ReconnectOptions {
+                    initial_delay_ms: 90_000_000,
+                    ..ReconnectOptions::default()
+                }),
+                ..Options::default()
+            }),
+            "options.reconnect.initialDelayMs: 90000000 is out of range (0 to 86400000 ms)"
+        );
     }
 }

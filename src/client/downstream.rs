@@ -12,6 +12,7 @@ use crate::error::ErrorCode;
 use crate::event::{ClientEvent, Data, MessageInfo};
 use crate::options::TransportKind;
 use crate::session::Accept;
+use crate::text::dec;
 use crate::transport::{Closed, Frame};
 use crate::web::page;
 
@@ -252,10 +253,7 @@ impl Inner {
                 let from = whole(&field!(frame, "from")).unwrap_or(0);
                 let to = whole(&field!(frame, "to")).unwrap_or(from);
                 self.state.borrow_mut().inbound.on_gap_frame(from, to);
-                self.error(
-                    ErrorCode::Gap,
-                    format!("server messages {from} to {to} were lost"),
-                );
+                self.error(ErrorCode::Gap, lost(from, to));
             }
             'r' => {
                 // The server recycled the response on purpose: reopen at once, same transport.
@@ -271,13 +269,14 @@ impl Inner {
                 if code != "unknown_session" && code != "bad_token" {
                     // The session is fine; this connection was refused (a concurrent long poll,
                     // a busy server): drop it and reconnect with backoff, same session.
-                    let message = format!("the server refused the connection ({code}): {reason}");
+                    let message =
+                        ["the server refused the connection (", &code, "): ", &reason].concat();
                     return self.transport_closed(attempt, Closed::new(message));
                 }
                 self.release_transport();
                 self.error(
                     ErrorCode::Gap,
-                    format!("the server ended the session ({code}): {reason}"),
+                    ["the server ended the session (", &code, "): ", &reason].concat(),
                 );
                 // A POST still in flight may carry the old session's acknowledgement of messages
                 // it processed: the outbox is renumbered for the new session only once that answer
@@ -312,7 +311,12 @@ impl Inner {
             // replay, but here the server broke the protocol. The message is not delivered twice.
             self.error(
                 ErrorCode::Protocol,
-                format!("the sequence went back to {seq} on one connection"),
+                [
+                    "the sequence went back to ",
+                    &dec(seq),
+                    " on one connection",
+                ]
+                .concat(),
             );
             return;
         }
@@ -341,17 +345,19 @@ impl Inner {
             Accept::Deliver => true,
             Accept::Duplicate => false,
             Accept::Skipped { from, to } => {
-                let message = format!(
-                    "server messages {from} to {to} were skipped on the connection; fetching them again"
-                );
+                let message = [
+                    "server messages ",
+                    &dec(from),
+                    " to ",
+                    &dec(to),
+                    " were skipped on the connection; fetching them again",
+                ]
+                .concat();
                 self.protocol_error(attempt, &message);
                 false
             }
             Accept::Gap { from, to } => {
-                self.error(
-                    ErrorCode::Gap,
-                    format!("server messages {from} to {to} were lost"),
-                );
+                self.error(ErrorCode::Gap, lost(from, to));
                 true
             }
         }
@@ -477,6 +483,18 @@ fn frame_type(frame: &JsValue) -> Option<char> {
     Some(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER))
 }
 
+/// The `gap` error's message: server messages `from` to `to` are gone for good.
+fn lost(from: u64, to: u64) -> String {
+    [
+        "server messages ",
+        &dec(from),
+        " to ",
+        &dec(to),
+        " were lost",
+    ]
+    .concat()
+}
+
 /// A whole number field of a frame (at most 2^53 - 1, as JSON numbers are exact).
 fn whole(value: &JsValue) -> Option<u64> {
     let n = value.as_f64()?;
@@ -522,5 +540,20 @@ pub(super) fn parse_frames(data: &JsString) -> Option<Vec<JsValue>> {
         Some(parsed.unchecked_into::<Array>().iter().collect())
     } else {
         Some(vec![parsed])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lost;
+
+    #[test]
+    fn lost_text() {
+        assert_eq!(lost(2, 4), "server messages 2 to 4 were lost");
+        assert_eq!(lost(0, 0), "server messages 0 to 0 were lost");
+        assert_eq!(
+            lost(9, u64::MAX),
+            "server messages 9 to 18446744073709551615 were lost"
+        );
     }
 }

@@ -11,6 +11,7 @@ use wasm_bindgen::JsCast;
 use super::{Inner, LONG_POLL_GRACE_MS};
 use crate::event::ClientState;
 use crate::options::{Protocol, TransportKind};
+use crate::text::dec;
 use crate::transport::Closed;
 use crate::web::page;
 
@@ -77,7 +78,13 @@ impl Inner {
         };
         let limit = self.silence_limit_ms(kind);
         if silent >= limit {
-            let reason = format!("{kind} silent for {} ms (heartbeat timeout)", silent as u64);
+            let reason = [
+                kind.name(),
+                " silent for ",
+                &dec(silent as u64),
+                " ms (heartbeat timeout)",
+            ]
+            .concat();
             self.transport_closed(attempt, Closed::new(reason));
         } else {
             self.arm_liveness(attempt);

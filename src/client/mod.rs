@@ -28,6 +28,7 @@ use crate::error::{Error, ErrorCode};
 use crate::event::{ClientEvent, ClientState, Stats};
 use crate::options::{Options, Protocol, TransportKind};
 use crate::session::{Inbound, Outbox};
+use crate::text::dec;
 use crate::transport::{Closed, Ctx, Frame, Sink, Transport, TransportEvent, Uploader};
 
 use crate::web::page;
@@ -329,9 +330,14 @@ impl RealtimeClient {
         let json = match JSON::stringify(value) {
             Ok(json) if json.is_string() => json,
             _ => {
-                return Err(Error::invalid(format!(
-                    "emit(\"{event}\"): the value cannot be serialised to JSON"
-                )))
+                return Err(Error::invalid(
+                    [
+                        "emit(\"",
+                        event,
+                        "\"): the value cannot be serialised to JSON",
+                    ]
+                    .concat(),
+                ))
             }
         };
         self.inner.enqueue(Outgoing::Event(event.to_owned(), json))
@@ -456,7 +462,13 @@ impl Inner {
                 let timeout_ms = self.options.connect_timeout_ms;
                 let timer = Timeout::new(timeout_ms, move || {
                     if let Some(inner) = weak.upgrade() {
-                        let reason = format!("{kind} did not open within {timeout_ms} ms");
+                        let reason = [
+                            kind.name(),
+                            " did not open within ",
+                            &dec(timeout_ms.into()),
+                            " ms",
+                        ]
+                        .concat();
                         inner.attempt_failed(attempt, Closed::new(reason));
                     }
                 });
@@ -515,7 +527,7 @@ impl Inner {
                 TransportKind::Iframe => "/iframe",
                 TransportKind::LongPolling | TransportKind::Polling => "/poll",
             };
-            url.set_pathname(&format!("{path}{endpoint}"));
+            url.set_pathname(&[path, endpoint].concat());
             // Read out first: no borrow is held while calling into JavaScript.
             let session = {
                 let state = self.state.borrow();
@@ -528,7 +540,7 @@ impl Inner {
             if let Some((sid, token, after)) = session {
                 params.append("sid", &sid);
                 params.append("token", &token);
-                params.append("after", &after.to_string());
+                params.append("after", &dec(after));
             }
             if kind == TransportKind::Iframe {
                 params.append("origin", &page::origin().unwrap_or_default());
@@ -550,7 +562,7 @@ impl Inner {
         }
         let url = web_sys::Url::new(&self.endpoint.href).ok()?;
         let path = url.pathname();
-        url.set_pathname(&format!("{}/send", path.trim_end_matches('/')));
+        url.set_pathname(&[path.trim_end_matches('/'), "/send"].concat());
         let params = url.search_params();
         for (key, value) in &self.options.query {
             params.append(key, value);
@@ -673,7 +685,14 @@ impl Inner {
         }
         self.error(
             ErrorCode::ConnectFailed,
-            format!("no transport could connect (last: {from}: {reason})"),
+            [
+                "no transport could connect (last: ",
+                from.name(),
+                ": ",
+                &reason,
+                ")",
+            ]
+            .concat(),
         );
         let floor = core::mem::take(&mut self.state.borrow_mut().retry_floor_ms);
         let delay = Delay {
@@ -722,9 +741,13 @@ impl Inner {
             self.emit(&ClientEvent::Transport {
                 from: Some(kind),
                 to,
-                reason: format!(
-                    "{kind} dropped {DEMOTE_AFTER} times in a row before delivering anything"
-                ),
+                reason: [
+                    kind.name(),
+                    " dropped ",
+                    &dec(DEMOTE_AFTER.into()),
+                    " times in a row before delivering anything",
+                ]
+                .concat(),
             });
         }
         let index = self.state.borrow().index;
@@ -791,7 +814,13 @@ impl Inner {
         let Some(delay_ms) = backoff.delay_ms(failures, js_sys::Math::random()) else {
             return self.stop(
                 1006,
-                &format!("gave up after {} attempts: {reason}", failures - 1),
+                &[
+                    "gave up after ",
+                    &dec((failures - 1).into()),
+                    " attempts: ",
+                    reason,
+                ]
+                .concat(),
                 false,
             );
         };
@@ -863,12 +892,19 @@ fn parse_url(url: &str) -> Result<Endpoint, Error> {
         Some(base) => web_sys::Url::new_with_base(url, &base),
         None => web_sys::Url::new(url),
     }
-    .map_err(|_| Error::invalid(format!("url: \"{url}\" is not a valid URL")))?;
+    .map_err(|_| Error::invalid(["url: \"", url, "\" is not a valid URL"].concat()))?;
     let protocol = parsed.protocol();
     if protocol != "http:" && protocol != "https:" {
-        return Err(Error::invalid(format!(
-            "url: \"{url}\" must be an http: or https: URL (got {protocol}; WebSocket URLs are derived from it)"
-        )));
+        return Err(Error::invalid(
+            [
+                "url: \"",
+                url,
+                "\" must be an http: or https: URL (got ",
+                &protocol,
+                "; WebSocket URLs are derived from it)",
+            ]
+            .concat(),
+        ));
     }
     parsed.set_hash("");
     Ok(Endpoint {

@@ -220,7 +220,7 @@ impl Inner {
         self.emit(&ClientEvent::Transport {
             from: Some(from),
             to: to_kind,
-            reason: format!("upgrade: {to_kind} is reachable"),
+            reason: ["upgrade: ", to_kind.name(), " is reachable"].concat(),
         });
         if self.state.borrow().phase != ClientState::Closed {
             self.start_attempt();

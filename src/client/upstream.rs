@@ -13,6 +13,7 @@ use crate::base64;
 use crate::error::{Error, ErrorCode};
 use crate::event::ClientState;
 use crate::options::TransportKind;
+use crate::text::dec;
 use crate::transport::{Closed, Frame, Transport, Uploader};
 
 /// Something waiting in the outbox.
@@ -75,19 +76,24 @@ impl Inner {
             if item.utf8_len() > MAX_MESSAGE_BYTES {
                 return Err(Error::new(
                     ErrorCode::TooLarge,
-                    format!(
-                        "send: the message is {} bytes; the limit is {MAX_MESSAGE_BYTES}",
-                        item.utf8_len()
-                    ),
+                    [
+                        "send: the message is ",
+                        &dec(item.utf8_len()),
+                        " bytes; the limit is ",
+                        &dec(MAX_MESSAGE_BYTES),
+                    ]
+                    .concat(),
                 ));
             }
             state.outbox.push(item).map_err(|_| {
                 Error::new(
                     ErrorCode::QueueFull,
-                    format!(
-                        "send: {} messages are already queued (options.maxQueuedMessages)",
-                        self.options.max_queued_messages
-                    ),
+                    [
+                        "send: ",
+                        &dec(self.options.max_queued_messages.into()),
+                        " messages are already queued (options.maxQueuedMessages)",
+                    ]
+                    .concat(),
                 )
             })?;
             state.stats.messages_out += 1;
@@ -135,9 +141,7 @@ impl Inner {
         let raw = self.raw();
         let mut result = Ok(true);
         if let Some(seq) = ack {
-            result = transport.send_text(&JsString::from(
-                format!("{{\"t\":\"a\",\"a\":{seq}}}").as_str(),
-            ));
+            result = transport.send_text(&JsString::from(ack_frame(seq).as_str()));
         }
         for (c, item) in items {
             if result.is_err() {
@@ -171,9 +175,7 @@ impl Inner {
             }
             let frames = Array::new();
             if let Some(seq) = state.ack_pending.take() {
-                frames.push(&JsString::from(
-                    format!("{{\"t\":\"a\",\"a\":{seq}}}").as_str(),
-                ));
+                frames.push(&JsString::from(ack_frame(seq).as_str()));
             }
             let mut last = None;
             let mut bytes = 0;
@@ -197,7 +199,7 @@ impl Inner {
             (frames, last, url)
         };
         let _ = last;
-        let body = format!("[{}]", String::from(frames.join(",")));
+        let body = ["[", &String::from(frames.join(",")), "]"].concat();
         let weak = self.me.clone();
         let attempt = self.state.borrow().attempt;
         let upload = Uploader::post(&url, &body, self.options.with_credentials, move |result| {
@@ -254,7 +256,7 @@ impl Inner {
         }
         self.error(
             ErrorCode::Http,
-            format!("upstream POST failed: {}", closed.reason),
+            ["upstream POST failed: ", &closed.reason].concat(),
         );
         self.state.borrow_mut().outbox.rewind();
         let weak = self.me.clone();
@@ -318,16 +320,23 @@ impl Inner {
     }
 }
 
+/// The session protocol's acknowledgement frame for server messages up to `seq`, as JSON text.
+fn ack_frame(seq: u64) -> String {
+    ["{\"t\":\"a\",\"a\":", &dec(seq), "}"].concat()
+}
+
 /// The session protocol's upstream frame for outbox item `c`, as JSON text.
 fn session_frame_text(c: u64, item: &Outgoing) -> JsString {
     let head = JsString::from(
-        format!(
-            "{{\"t\":\"{}\",\"c\":{c},",
+        [
             match item {
-                Outgoing::Event(..) => "e",
-                _ => "m",
-            }
-        )
+                Outgoing::Event(..) => "{\"t\":\"e\",\"c\":",
+                _ => "{\"t\":\"m\",\"c\":",
+            },
+            &dec(c),
+            ",",
+        ]
+        .concat()
         .as_str(),
     );
     match item {
@@ -338,7 +347,9 @@ fn session_frame_text(c: u64, item: &Outgoing) -> JsString {
                 .concat(&"}".into())
         }
         Outgoing::Binary(bytes) => head.concat(&JsString::from(
-            format!("\"b\":\"{}\"}}", base64::encode(bytes)).as_str(),
+            ["\"b\":\"", &base64::encode(bytes), "\"}"]
+                .concat()
+                .as_str(),
         )),
         Outgoing::Event(name, value) => {
             let name = JSON::stringify(&JsValue::from_str(name))
@@ -349,5 +360,20 @@ fn session_frame_text(c: u64, item: &Outgoing) -> JsString {
                 .concat(value)
                 .concat(&"}".into())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ack_frame;
+
+    #[test]
+    fn ack_frame_text() {
+        assert_eq!(ack_frame(0), r#"{"t":"a","a":0}"#);
+        assert_eq!(ack_frame(10), r#"{"t":"a","a":10}"#);
+        assert_eq!(
+            ack_frame(9_007_199_254_740_991),
+            r#"{"t":"a","a":9007199254740991}"#
+        );
     }
 }

@@ -118,7 +118,9 @@ impl IframeTransport {
         if ctx.raw {
             let name = NEXT_CALLBACK.with(|n| {
                 n.set(n.get().wrapping_add(1));
-                format!("__realtimeWasmIframe{}", n.get())
+                let mut name = String::from("__realtimeWasmIframe");
+                crate::text::push_dec(&mut name, n.get().into());
+                name
             });
             let on_data = sink.clone();
             let watch = end.clone();

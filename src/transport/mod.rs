@@ -84,7 +84,7 @@ impl Closed {
         let body = crate::web::xhr::response_text(xhr);
         let mut reason = String::from(what);
         reason.push_str(" answered HTTP ");
-        reason.push_str(&status.to_string());
+        crate::text::push_dec(&mut reason, status.into());
         Closed {
             reason,
             retry_after_ms,

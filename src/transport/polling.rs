@@ -71,7 +71,7 @@ fn poll(state: &Rc<RefCell<Loop>>) -> Result<(), Error> {
         {
             url.push(if url.contains('?') { '&' } else { '?' });
             url.push_str("wait=");
-            url.push_str(&wait.to_string());
+            crate::text::push_dec(&mut url, wait.into());
         }
         (
             url,

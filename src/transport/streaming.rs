@@ -69,10 +69,14 @@ impl StreamingTransport {
                     if !raw && !event_stream {
                         // A captive portal's or proxy's page, not the server's stream.
                         failed = true;
-                        let mut closed = Closed::new(format!(
-                            "stream answered {}, not an event stream",
-                            content_type.as_deref().unwrap_or("no content type")
-                        ));
+                        let mut closed = Closed::new(
+                            [
+                                "stream answered ",
+                                content_type.as_deref().unwrap_or("no content type"),
+                                ", not an event stream",
+                            ]
+                            .concat(),
+                        );
                         closed.error = Some(ErrorCode::Http);
                         return sink(TransportEvent::Closed(closed));
                     }

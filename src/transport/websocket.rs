@@ -47,12 +47,9 @@ impl WebSocketTransport {
                     Some(e) => (e.code(), e.reason()),
                     None => (1006, String::new()),
                 };
-                let reason = if reason.is_empty() {
-                    format!("websocket closed ({code})")
-                } else {
-                    format!("websocket closed ({code} {reason})")
-                };
-                sink(TransportEvent::Closed(Closed::new(reason)));
+                sink(TransportEvent::Closed(Closed::new(close_reason(
+                    code, &reason,
+                ))));
             }),
         ];
         Ok(WebSocketTransport {
@@ -94,4 +91,36 @@ extern "C" {
 
 fn send_js_string(socket: &WebSocket, text: &JsString) -> Result<(), wasm_bindgen::JsValue> {
     socket.unchecked_ref::<StringSocket>().send(text)
+}
+
+/// The reason a closed WebSocket reports: `websocket closed (1006)`, or with the server's reason
+/// `websocket closed (4000 going away)`.
+fn close_reason(code: u16, reason: &str) -> String {
+    let mut text = String::from("websocket closed (");
+    crate::text::push_dec(&mut text, code.into());
+    if !reason.is_empty() {
+        text.push(' ');
+        text.push_str(reason);
+    }
+    text.push(')');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::close_reason;
+
+    #[test]
+    fn close_reason_text() {
+        assert_eq!(close_reason(1006, ""), "websocket closed (1006)");
+        assert_eq!(close_reason(0, ""), "websocket closed (0)");
+        assert_eq!(
+            close_reason(4000, "going away"),
+            "websocket closed (4000 going away)"
+        );
+        assert_eq!(
+            close_reason(u16::MAX, " x "),
+            "websocket closed (65535  x )"
+        );
+    }
 }

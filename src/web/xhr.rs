@@ -135,5 +135,8 @@ pub(crate) fn js_error(context: &str, error: &JsValue) -> Error {
         .map(|e| String::from(e.message()))
         .or_else(|| error.as_string())
         .unwrap_or_default();
-    Error::new(ErrorCode::TransportFailed, format!("{context}: {detail}"))
+    Error::new(
+        ErrorCode::TransportFailed,
+        [context, ": ", &detail].concat(),
+    )
 }
