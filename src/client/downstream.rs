@@ -132,15 +132,19 @@ impl Inner {
     }
 
     pub(super) fn session_object(&self, attempt: u64, frame: &JsValue) {
-        // Most frames are text messages: one call reads what the general path below takes eight
-        // for (the type, its length and character, the number and its value, the text's type).
-        let seq = text_message_seq(frame);
-        if seq >= 0.0 {
+        // Most frames are messages: one call reads what the general path below takes eight for
+        // (the type, its length and character, the number and its value, the text's or name's type).
+        let head = message_head(frame);
+        if head >= 0.0 {
             let text = field!(frame, "d").unchecked_into::<JsString>();
-            return self.deliver(attempt, seq as u64, |info| ClientEvent::Message {
+            return self.deliver(attempt, head as u64, |info| ClientEvent::Message {
                 data: Data::Text(text),
                 info,
             });
+        }
+        if head < 0.0 {
+            let name = field!(frame, "e").unchecked_into::<JsString>();
+            return self.named_event(attempt, (-1.0 - head) as u64, name, field!(frame, "v"));
         }
         let Some(kind) = frame_type(frame) else {
             return self.protocol_error(attempt, "a frame has no type");
@@ -197,20 +201,7 @@ impl Inner {
                     let Ok(name) = field!(frame, "e").dyn_into::<JsString>() else {
                         return self.protocol_error(attempt, "an event frame has no name");
                     };
-                    let value = field!(frame, "v");
-                    let value = if value.is_undefined() {
-                        JsValue::NULL
-                    } else {
-                        value
-                    };
-                    self.deliver(attempt, seq, |mut info| {
-                        info.event = Some(name.clone());
-                        ClientEvent::Named {
-                            event: name,
-                            value,
-                            info,
-                        }
-                    });
+                    self.named_event(attempt, seq, name, field!(frame, "v"));
                 } else if let Ok(text) = field!(frame, "d").dyn_into::<JsString>() {
                     self.deliver(attempt, seq, |info| ClientEvent::Message {
                         data: Data::Text(text),
@@ -292,6 +283,23 @@ impl Inner {
             }
             _ => {} // Unknown frame types are ignored, so servers can add them.
         }
+    }
+
+    /// A named server event (`e` frame): `value` undefined (no `v`) is passed on as `null`.
+    fn named_event(&self, attempt: u64, seq: u64, name: JsString, value: JsValue) {
+        let value = if value.is_undefined() {
+            JsValue::NULL
+        } else {
+            value
+        };
+        self.deliver(attempt, seq, |mut info| {
+            info.event = Some(name.clone());
+            ClientEvent::Named {
+                event: name,
+                value,
+                info,
+            }
+        });
     }
 
     /// Passes a sequenced message on exactly once and in order.
@@ -510,16 +518,23 @@ thread_local! {
 // A property read that cannot throw for a frame that is not an object (`Reflect.get` does, so
 // js-sys's binding catches, which costs every read a wrapper): `undefined` instead.
 #[wasm_bindgen(inline_js = "export function property(o, k) { return o?.[k]; }
-export function textSeq(f) {
-  return f?.t === \"m\" && typeof f.d == \"string\" && Number.isSafeInteger(f.s) && f.s >= 0 ? f.s : -1;
+// A message frame's `s` (a whole number, as `whole` reads it) if it is a text message (`m` with
+// a string `d`), `-1 - s` if it is a named event (`e` with a string `e`), else NaN.
+export function messageHead(f) {
+  const s = f?.s;
+  if (!Number.isSafeInteger(s) || s < 0) return NaN;
+  if (f.t === \"m\") return typeof f.d == \"string\" ? s : NaN;
+  return f.t === \"e\" && typeof f.e == \"string\" ? -1 - s : NaN;
 }")]
 extern "C" {
     /// `object[key]`, or `undefined` if `object` is `null` or `undefined`.
     fn property(object: &JsValue, key: &JsValue) -> JsValue;
-    /// The `s` of a text message frame (`{"t":"m","s":S,"d":"..."}`, `S` a whole number that
-    /// [`whole`] accepts), or -1 for any other frame.
-    #[wasm_bindgen(js_name = textSeq)]
-    fn text_message_seq(frame: &JsValue) -> f64;
+    /// What a message frame is, in one call: `s` for a text message
+    /// (`{"t":"m","s":S,"d":"..."}`), `-1 - s` for a named event (`{"t":"e","s":S,"e":"..."}`;
+    /// exact: `s` < 2^53), NaN for anything else (other frames, and message frames the general
+    /// path must judge).
+    #[wasm_bindgen(js_name = messageHead)]
+    fn message_head(frame: &JsValue) -> f64;
 }
 
 #[wasm_bindgen]
