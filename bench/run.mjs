@@ -33,7 +33,8 @@ function arg(name, fallback) {
   return v === undefined || v.startsWith("--") ? true : v;
 }
 const quick = arg("quick", false) === true;
-const RUNS = Number(arg("runs", quick ? 1 : 5));
+// Nine: with five, the medians of two full runs on a 2-core machine differed by up to 15 %.
+const RUNS = Number(arg("runs", quick ? 1 : 9));
 const PHASES = String(arg("phases", "browser,bytes,server,size")).split(",");
 const OUT = resolve(ROOT, arg("out", quick ? "bench/results/tmp" : "bench/results"));
 const SERVER_BIN = resolve(ROOT, arg("server-bin", "target/release/realtime-server"));

@@ -11,7 +11,7 @@
 #     (/usr/bin/chromium or RT_CHROMIUM) through playwright-core, then the server figures on fresh
 #     processes, and writes bench/results/<date>.json, bench/results/<date>.svg and BENCHMARKS.md
 #
-# About 9 minutes of measuring on 2 cores (more on a busy machine), plus the builds.
+# About 12 minutes of measuring on 2 cores (9 runs; more on a busy machine), plus the builds.
 # --quick: one run with small counts, results in bench/results/tmp/ (ignored by git), BENCHMARKS.md
 # untouched. --no-build: use pkg/ and the server binary as they are. --only REGEX: only the
 # browser/bytes cases whose id matches. Loopback only; every load is bounded in count and time.
