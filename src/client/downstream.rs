@@ -1,7 +1,5 @@
 //! Downstream: frames from the transport to the listeners, exactly once and in order.
 
-use gloo_timers::callback::Timeout;
-
 use js_sys::{Array, JsString, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -406,7 +404,7 @@ impl Inner {
         };
         if arm {
             let weak = self.me.clone();
-            let timer = Timeout::new(ACK_IDLE_MS, move || {
+            let timer = page::timeout(ACK_IDLE_MS, move || {
                 if let Some(inner) = weak.upgrade() {
                     {
                         let mut state = inner.state.borrow_mut();

@@ -5,7 +5,6 @@
 //! judged by the clock. Coming back to the foreground or online looks at once.
 
 use gloo_events::EventListener;
-use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsCast;
 
 use super::{Inner, LONG_POLL_GRACE_MS};
@@ -51,7 +50,7 @@ impl Inner {
         // limits after the last frame, without reading the clock for every frame.
         let period = self.silence_limit_ms(kind) / 2.0;
         let weak = self.me.clone();
-        let timer = Timeout::new(period as u32 + 1, move || {
+        let timer = page::timeout(period as u32 + 1, move || {
             if let Some(inner) = weak.upgrade() {
                 inner.check_liveness(attempt);
             }

@@ -252,7 +252,7 @@ impl RealtimeClient {
             // Deferred to a task, so listeners registered right after the constructor see `open`
             // and every `state` change, whatever the transport does synchronously.
             let weak = Rc::downgrade(&client.inner);
-            let timer = Timeout::new(0, move || {
+            let timer = page::timeout(0, move || {
                 if let Some(inner) = weak.upgrade() {
                     inner.connect();
                 }
@@ -460,7 +460,7 @@ impl Inner {
             Ok(transport) => {
                 let weak = self.me.clone();
                 let timeout_ms = self.options.connect_timeout_ms;
-                let timer = Timeout::new(timeout_ms, move || {
+                let timer = page::timeout(timeout_ms, move || {
                     if let Some(inner) = weak.upgrade() {
                         let reason = [
                             kind.name(),
@@ -841,7 +841,7 @@ impl Inner {
         };
         self.set_phase(ClientState::Reconnecting);
         let weak = self.me.clone();
-        let timer = Timeout::new(delay_ms, move || {
+        let timer = page::timeout(delay_ms, move || {
             if let Some(inner) = weak.upgrade() {
                 if inner.is_current(attempt) {
                     inner.start_attempt();

@@ -17,6 +17,7 @@ use crate::backoff::Backoff;
 use crate::event::{ClientEvent, ClientState};
 use crate::options::Protocol;
 use crate::transport::{Frame, Sink, Transport, TransportEvent};
+use crate::web::page;
 use gloo_timers::callback::Timeout;
 
 /// Probe backoff: the first probe after this long, doubling up to the cap.
@@ -92,7 +93,7 @@ impl Inner {
             .delay_ms(failures.saturating_add(1), js_sys::Math::random())
             .unwrap_or(PROBE_BACKOFF.max_delay_ms);
         let weak = self.me.clone();
-        let timer = Timeout::new(delay, move || {
+        let timer = page::timeout(delay, move || {
             if let Some(inner) = weak.upgrade() {
                 inner.start_probe();
             }
@@ -125,7 +126,7 @@ impl Inner {
             Err(_) => return self.probe_failed(id),
         };
         let weak = self.me.clone();
-        let timeout = Timeout::new(self.options.connect_timeout_ms, move || {
+        let timeout = page::timeout(self.options.connect_timeout_ms, move || {
             if let Some(inner) = weak.upgrade() {
                 inner.probe_failed(id);
             }

@@ -4,7 +4,6 @@
 
 use std::rc::Rc;
 
-use gloo_timers::callback::Timeout;
 use js_sys::{Array, JsString, JSON};
 use wasm_bindgen::JsValue;
 
@@ -15,6 +14,7 @@ use crate::event::ClientState;
 use crate::options::TransportKind;
 use crate::text::dec;
 use crate::transport::{Closed, Frame, Transport, Uploader};
+use crate::web::page;
 
 /// Something waiting in the outbox.
 #[derive(Clone, Debug)]
@@ -261,7 +261,7 @@ impl Inner {
         self.state.borrow_mut().outbox.rewind();
         let weak = self.me.clone();
         let delay = UPLOAD_RETRY_MS.max(closed.retry_after_ms.unwrap_or(0));
-        let timer = Timeout::new(delay, move || {
+        let timer = page::timeout(delay, move || {
             if let Some(inner) = weak.upgrade() {
                 inner.state.borrow_mut().upload_retry = None;
                 inner.flush();

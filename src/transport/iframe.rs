@@ -74,7 +74,7 @@ impl EndWatch {
             return;
         }
         let weak = Rc::downgrade(self);
-        let timer = Timeout::new(self.grace_ms, move || {
+        let timer = page::timeout(self.grace_ms, move || {
             if let Some(watch) = weak.upgrade() {
                 (watch.sink)(TransportEvent::Closed(Closed::new("iframe stream ended")));
             }

@@ -12,6 +12,7 @@ use gloo_timers::callback::Timeout;
 
 use super::{Closed, Ctx, Frame, Sink, TransportEvent};
 use crate::error::Error;
+use crate::web::page;
 use crate::web::xhr::{response_text, Xhr, XhrEvent, XhrRequest};
 
 /// Which kind of polling.
@@ -101,7 +102,7 @@ fn poll(state: &Rc<RefCell<Loop>>) -> Result<(), Error> {
     s.request = Some(xhr);
     s.timer = (mode == Mode::Long).then(|| {
         let weak = Rc::downgrade(state);
-        Timeout::new(timeout_ms, move || {
+        page::timeout(timeout_ms, move || {
             // The server should have answered by now: abandon this poll and ask again.
             if let Some(state) = weak.upgrade() {
                 let stale = state.borrow_mut().request.take();
@@ -149,7 +150,7 @@ fn answered(weak: &Weak<RefCell<Loop>>, status: u16, body: js_sys::JsString) {
         }
         Mode::Short => {
             let next = Rc::downgrade(&state);
-            let timer = Timeout::new(interval, move || {
+            let timer = page::timeout(interval, move || {
                 if let Some(state) = next.upgrade() {
                     if let Err(e) = poll(&state) {
                         finish(&next, Closed::new(e.message()));

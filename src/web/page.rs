@@ -28,3 +28,14 @@ pub(crate) fn origin() -> Option<String> {
 pub(crate) fn now_ms() -> f64 {
     js_sys::Date::now()
 }
+
+/// A one-shot timer: gloo's [`Timeout`](gloo_timers::callback::Timeout), cancelled when dropped.
+/// Every callback goes in as the same boxed type: gloo wraps each callback type in a wasm-bindgen
+/// adapter of its own, a few hundred bytes of wasm apiece.
+pub(crate) fn timeout(
+    ms: u32,
+    callback: impl FnOnce() + 'static,
+) -> gloo_timers::callback::Timeout {
+    let callback: Box<dyn FnOnce()> = Box::new(callback);
+    gloo_timers::callback::Timeout::new(ms, callback)
+}
