@@ -90,10 +90,7 @@ impl Inner {
                 bytes.subarray(0, 8).copy_to(&mut head);
                 let seq = u64::from_be_bytes(head);
                 let payload = bytes.subarray(8, len);
-                self.deliver(attempt, seq, |info| ClientEvent::Message {
-                    data: Data::Binary(payload),
-                    info,
-                });
+                self.deliver(attempt, seq, Payload::Data(Data::Binary(payload)));
             }
             Frame::Text { data, .. } => self.session_text(attempt, &data, None),
             Frame::Batch { frames, count } => self.session_text(attempt, &frames, Some(count)),
@@ -135,10 +132,7 @@ impl Inner {
         let head = message_head(frame);
         if head >= 0.0 {
             let text = field!(frame, "d").unchecked_into::<JsString>();
-            return self.deliver(attempt, head as u64, |info| ClientEvent::Message {
-                data: Data::Text(text),
-                info,
-            });
+            return self.deliver(attempt, head as u64, Payload::Data(Data::Text(text)));
         }
         if head < 0.0 {
             let name = field!(frame, "e").unchecked_into::<JsString>();
@@ -201,16 +195,13 @@ impl Inner {
                     };
                     self.named_event(attempt, seq, name, field!(frame, "v"));
                 } else if let Ok(text) = field!(frame, "d").dyn_into::<JsString>() {
-                    self.deliver(attempt, seq, |info| ClientEvent::Message {
-                        data: Data::Text(text),
-                        info,
-                    });
+                    self.deliver(attempt, seq, Payload::Data(Data::Text(text)));
                 } else if let Some(bytes) = field!(frame, "b")
                     .as_string()
                     .and_then(|b| base64::decode(&b))
                 {
                     let data = Data::Binary(Uint8Array::from(bytes.as_slice()));
-                    self.deliver(attempt, seq, |info| ClientEvent::Message { data, info });
+                    self.deliver(attempt, seq, Payload::Data(data));
                 } else {
                     self.protocol_error(
                         attempt,
@@ -290,23 +281,11 @@ impl Inner {
         } else {
             value
         };
-        self.deliver(attempt, seq, |mut info| {
-            info.event = Some(name.clone());
-            ClientEvent::Named {
-                event: name,
-                value,
-                info,
-            }
-        });
+        self.deliver(attempt, seq, Payload::Named(name, value));
     }
 
     /// Passes a sequenced message on exactly once and in order.
-    pub(super) fn deliver(
-        &self,
-        attempt: u64,
-        seq: u64,
-        event: impl FnOnce(MessageInfo) -> ClientEvent,
-    ) {
+    fn deliver(&self, attempt: u64, seq: u64, payload: Payload) {
         let went_back = {
             let mut state = self.state.borrow_mut();
             let last = core::mem::replace(&mut state.connection_last_seq, seq);
@@ -337,7 +316,17 @@ impl Inner {
             id: None,
             event: None,
         };
-        let event = event(info);
+        let event = match payload {
+            Payload::Data(data) => ClientEvent::Message { data, info },
+            Payload::Named(name, value) => ClientEvent::Named {
+                event: name.clone(),
+                value,
+                info: MessageInfo {
+                    event: Some(name),
+                    ..info
+                },
+            },
+        };
         if self.is_current(attempt) {
             self.emit(&event);
         }
@@ -428,6 +417,14 @@ impl Inner {
             self.flush();
         }
     }
+}
+
+/// What a sequenced frame carries to the listeners (one type, so [`Inner::deliver`] is compiled
+/// once rather than once per kind of message).
+enum Payload {
+    Data(Data),
+    /// A named event's name and value.
+    Named(JsString, JsValue),
 }
 
 /// Every frame field the client reads (docs/PROTOCOL.md, "Frames").
