@@ -7,7 +7,7 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 /// Encodes `bytes` with padding.
 pub(crate) fn encode(bytes: &[u8]) -> String {
-    let mut out = Vec::with_capacity(bytes.len().div_ceil(3) * 4);
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let b = [
             chunk[0],
@@ -17,14 +17,13 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]);
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
             } else {
-                out.push(b'=');
+                out.push('=');
             }
         }
     }
-    // Only ASCII was pushed.
-    String::from_utf8(out).unwrap_or_default()
+    out
 }
 
 /// Decodes padded or unpadded base64; `None` on any character outside the alphabet or a bad length.

@@ -8,7 +8,7 @@
 //! (raw protocol only) is split into lines. Only the part of the body not seen yet is read, so
 //! each chunk costs its own length, not the whole response's.
 
-use js_sys::{Array, JsString, Uint8Array};
+use js_sys::{Array, JsString};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsCast;
 use web_sys::XmlHttpRequest;
@@ -172,26 +172,25 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
         }
         Framing::Lines(rest) => {
             rest.push_str(&String::from(chunk));
-            while let Some(end) = rest.find('\n') {
-                let line = rest[..end].strip_suffix('\r').unwrap_or(&rest[..end]);
+            let mut start = 0;
+            while let Some(end) = rest[start..].find('\n') {
+                let line = &rest[start..start + end];
+                let line = line.strip_suffix('\r').unwrap_or(line);
                 if !line.is_empty() {
                     sink(TransportEvent::Frame(Frame::text(JsString::from(line))));
                 }
-                rest.drain(..=end);
+                start += end + 1;
             }
+            // The partial last line stays for the next chunk.
+            *rest = rest.split_off(start);
         }
     }
 }
 
-/// A chunk of the response as a Rust string, by the browser's UTF-8 encoder: one native call and
-/// one copy, where passing the JS string itself would copy it a character at a time.
+/// A chunk of the response as a Rust string (for the parser: raw event streams, and session
+/// streams that left the plain shape).
 fn utf8(chunk: &JsString) -> String {
-    thread_local! {
-        static ENCODER: Utf8Encoder = Utf8Encoder::new();
-    }
-    let bytes = ENCODER.with(|encoder| encoder.encode(chunk)).to_vec();
-    // The encoder writes UTF-8 whatever the string holds (a lone surrogate becomes U+FFFD).
-    String::from_utf8(bytes).unwrap_or_default()
+    String::from(chunk)
 }
 
 #[wasm_bindgen(module = "/src/js/stream.js")]
@@ -200,15 +199,4 @@ extern "C" {
     /// one is not of the plain shape (see `src/js/stream.js`).
     #[wasm_bindgen(js_name = sseBatch)]
     fn sse_batch(text: &JsString, from: u32) -> Option<Array>;
-}
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = TextEncoder)]
-    type Utf8Encoder;
-    #[wasm_bindgen(constructor, js_class = TextEncoder)]
-    fn new() -> Utf8Encoder;
-    /// `TextEncoder.prototype.encode` of a JS string (lone surrogates become U+FFFD).
-    #[wasm_bindgen(method, js_class = TextEncoder)]
-    fn encode(this: &Utf8Encoder, text: &JsString) -> Uint8Array;
 }
