@@ -79,7 +79,8 @@ impl Closed {
             .get_response_header("Retry-After")
             .ok()
             .flatten()
-            .and_then(|v| v.trim().parse::<u32>().ok())
+            // Header values come trimmed (the Fetch standard normalises them).
+            .and_then(|v| v.parse::<u32>().ok())
             .map(|seconds| seconds.saturating_mul(1000));
         let body = crate::web::xhr::response_text(xhr);
         let mut reason = String::from(what);

@@ -65,7 +65,8 @@ impl StreamingTransport {
                     let content_type = xhr.get_response_header("Content-Type").ok().flatten();
                     let event_stream = content_type
                         .as_deref()
-                        .is_some_and(|t| t.trim_start().starts_with("text/event-stream"));
+                        // Header values come trimmed (the Fetch standard normalises them).
+                        .is_some_and(|t| t.starts_with("text/event-stream"));
                     if !raw && !event_stream {
                         // A captive portal's or proxy's page, not the server's stream.
                         failed = true;
