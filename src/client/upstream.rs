@@ -4,8 +4,8 @@
 
 use std::rc::Rc;
 
-use js_sys::{Array, JsString, JSON};
-use wasm_bindgen::JsValue;
+use js_sys::{Array, JsString};
+use wasm_bindgen::prelude::wasm_bindgen;
 
 use super::{Inner, MAX_BATCH, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, UPLOAD_RETRY_MS};
 use crate::base64;
@@ -327,40 +327,32 @@ fn ack_frame(seq: u64) -> String {
 
 /// The session protocol's upstream frame for outbox item `c`, as JSON text.
 fn session_frame_text(c: u64, item: &Outgoing) -> JsString {
-    let head = JsString::from(
-        [
-            match item {
-                Outgoing::Event(..) => "{\"t\":\"e\",\"c\":",
-                _ => "{\"t\":\"m\",\"c\":",
-            },
-            &dec(c),
-            ",",
-        ]
-        .concat()
-        .as_str(),
-    );
+    // JSON numbers are exact to 2^53, far beyond any session's count of messages.
+    let c = c as f64;
     match item {
-        Outgoing::Text(text) => {
-            let quoted = JSON::stringify(text).unwrap_or_else(|_| JsString::from("\"\""));
-            head.concat(&"\"d\":".into())
-                .concat(&quoted)
-                .concat(&"}".into())
-        }
-        Outgoing::Binary(bytes) => head.concat(&JsString::from(
-            ["\"b\":\"", &base64::encode(bytes), "\"}"]
-                .concat()
-                .as_str(),
-        )),
-        Outgoing::Event(name, value) => {
-            let name = JSON::stringify(&JsValue::from_str(name))
-                .unwrap_or_else(|_| JsString::from("\"\""));
-            head.concat(&"\"e\":".into())
-                .concat(&name)
-                .concat(&",\"v\":".into())
-                .concat(value)
-                .concat(&"}".into())
-        }
+        Outgoing::Text(text) => message_frame(c, text),
+        Outgoing::Binary(bytes) => binary_frame(c, &base64::encode(bytes)),
+        Outgoing::Event(name, value) => event_frame(c, name, value),
     }
+}
+
+// An upstream frame is built where its payload is, in one call: the text is not copied into Rust,
+// and JSON.stringify quotes it.
+#[wasm_bindgen(inline_js = "
+export const messageFrame = (c, d) => '{\"t\":\"m\",\"c\":' + c + ',\"d\":' + JSON.stringify(d) + '}';
+export const binaryFrame = (c, b) => '{\"t\":\"m\",\"c\":' + c + ',\"b\":\"' + b + '\"}';
+export const eventFrame = (c, e, v) => '{\"t\":\"e\",\"c\":' + c + ',\"e\":' + JSON.stringify(e) + ',\"v\":' + v + '}';
+")]
+extern "C" {
+    /// `{"t":"m","c":C,"d":TEXT}`.
+    #[wasm_bindgen(js_name = messageFrame)]
+    fn message_frame(c: f64, text: &JsString) -> JsString;
+    /// `{"t":"m","c":C,"b":"BASE64"}`.
+    #[wasm_bindgen(js_name = binaryFrame)]
+    fn binary_frame(c: f64, base64: &str) -> JsString;
+    /// `{"t":"e","c":C,"e":NAME,"v":VALUE}`, `value` already JSON.
+    #[wasm_bindgen(js_name = eventFrame)]
+    fn event_frame(c: f64, name: &str, value: &JsString) -> JsString;
 }
 
 #[cfg(test)]
