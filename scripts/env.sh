@@ -23,6 +23,7 @@
 #   RT_TOOLS_DIR          where setup.sh puts tools that are not cargo/apt installs (npm binaryen)
 #   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER   rust-lld (debian route only; affects wasm32 only)
 #   CHROMEDRIVER, RT_GECKODRIVER (not GECKODRIVER: see below), WASM_BINDGEN_TEST_TIMEOUT,
+#   WASM_BINDGEN_TEST_DRIVER_TIMEOUT,
 #   PATH (~/.cargo/bin first; the npm wasm-opt dir before Debian's)
 # Arrays/functions (bash only):
 #   RT_WASM_ENV=(VAR=value ...)   variables a wasm32 cargo/wasm-pack command needs
@@ -128,6 +129,10 @@ export RT_GECKODRIVER
 # wasm-bindgen-test-runner gives ONE test binary (all tests of one tests/*.rs file) this many
 # seconds in total, default 20: far too little for reconnect/fallback tests.
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-900}"
+# And the WebDriver this long to bind its port, default 5 s: on a loaded 2-core machine (the other
+# browser's tests compiling beside it) chromedriver once took longer, and the whole Chromium phase
+# failed before any test ran ("driver failed to bind port during startup").
+export WASM_BINDGEN_TEST_DRIVER_TIMEOUT="${WASM_BINDGEN_TEST_DRIVER_TIMEOUT:-60}"
 
 if [ "${1:-}" = --wasm ]; then
   for kv in "${RT_WASM_ENV[@]}"; do
