@@ -92,18 +92,49 @@ impl Inner {
                 let payload = bytes.subarray(8, len);
                 self.deliver(attempt, seq, Payload::Data(Data::Binary(payload)));
             }
-            Frame::Text { data, .. } => self.session_text(attempt, &data, None),
-            Frame::Batch { frames, count } => self.session_text(attempt, &frames, Some(count)),
+            Frame::Text { data, .. } => self.session_text(attempt, &data),
+            Frame::Batch {
+                frames,
+                count,
+                events,
+            } => self.session_batch(attempt, &frames, count, &events),
         }
         self.ack_if_due(attempt);
     }
 
-    /// Text frames: one JSON frame, a polling answer's array of them, or (`batch` = the count) a
-    /// streaming chunk's events joined into an array.
-    fn session_text(&self, attempt: u64, data: &JsString, batch: Option<u32>) {
-        // A batch's brackets and commas are not on the wire.
-        let framing = batch.map_or(0, |count| count + 1);
-        self.count_in(0, u64::from(data.length().saturating_sub(framing)));
+    /// A streaming chunk's events joined into one array (`count` of them): parsed at once, or, if
+    /// that fails, event by event, so the frames before a bad one are delivered (as they are over
+    /// an EventSource) and the connection resumes after them rather than before.
+    fn session_batch(&self, attempt: u64, frames: &JsString, count: u32, events: &js_sys::Array) {
+        let parsed = if REPLACEMENT.with(|replacement| includes(frames, replacement)) {
+            None
+        } else {
+            parse_frames(frames).filter(|parsed| parsed.len() == count as usize)
+        };
+        let Some(parsed) = parsed else {
+            for event in events.iter() {
+                if !self.is_current(attempt) {
+                    return;
+                }
+                self.frame_arrived();
+                self.session_text(attempt, event.unchecked_ref());
+            }
+            return;
+        };
+        // The brackets and commas are not on the wire.
+        self.count_in(0, u64::from(frames.length().saturating_sub(count + 1)));
+        for frame in &parsed {
+            if !self.is_current(attempt) {
+                return;
+            }
+            self.frame_arrived();
+            self.session_object(attempt, frame);
+        }
+    }
+
+    /// Text frames: one JSON frame, or a polling answer's array of them.
+    fn session_text(&self, attempt: u64, data: &JsString) {
+        self.count_in(0, u64::from(data.length()));
         // The server escapes U+FFFD in its frames, so a raw one means the browser replaced bytes
         // that were not UTF-8: the frame is corrupt, whatever it parses to.
         if REPLACEMENT.with(|replacement| includes(data, replacement)) {
@@ -112,15 +143,9 @@ impl Inner {
         let Some(frames) = parse_frames(data) else {
             return self.protocol_error(attempt, "a frame is not valid JSON");
         };
-        if batch.is_some_and(|count| frames.len() != count as usize) {
-            return self.protocol_error(attempt, "an event's data is not one JSON frame");
-        }
         for frame in &frames {
             if !self.is_current(attempt) {
                 return;
-            }
-            if batch.is_some() {
-                self.frame_arrived();
             }
             self.session_object(attempt, frame);
         }

@@ -45,6 +45,9 @@ pub(crate) enum Frame {
         /// How many events it joins: an array of any other length means an event's data was not
         /// one JSON value.
         count: u32,
+        /// The events' data one by one (JS strings), for a batch that does not parse as a whole:
+        /// the frames before a bad event are still delivered.
+        events: js_sys::Array,
     },
 }
 

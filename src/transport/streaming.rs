@@ -131,6 +131,7 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
                     sink(TransportEvent::Frame(Frame::Batch {
                         frames: batch.get(0).unchecked_into(),
                         count,
+                        events: batch.get(3).unchecked_into(),
                     }));
                 }
                 return;
@@ -158,9 +159,11 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
             let text = utf8(&chunk);
             let mut batch = String::with_capacity(text.len() + 2);
             let mut count = 0u32;
+            let events = Array::new();
             parser.feed_str(&text, &mut |event| {
                 batch.push(if count == 0 { '[' } else { ',' });
                 batch.push_str(&event.data);
+                events.push(&JsString::from(event.data.as_str()));
                 count += 1;
             });
             if count > 0 {
@@ -168,6 +171,7 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
                 sink(TransportEvent::Frame(Frame::Batch {
                     frames: JsString::from(batch.as_str()),
                     count,
+                    events,
                 }));
             }
         }
@@ -196,7 +200,7 @@ fn utf8(chunk: &JsString) -> String {
 
 #[wasm_bindgen(module = "/src/js/stream.js")]
 extern "C" {
-    /// The complete events of `text` from `from` as `[frames, count, end]`, or `undefined` if
+    /// The complete events of `text` from `from` as `[frames, count, end, events]`, or `undefined` if
     /// one is not of the plain shape (see `src/js/stream.js`).
     #[wasm_bindgen(js_name = sseBatch)]
     fn sse_batch(text: &JsString, from: u32) -> Option<Array>;

@@ -38,8 +38,10 @@ function feed(text, cuts) {
   for (const end of [...cuts, text.length]) {
     const batch = sseBatch(text.slice(0, end), from);
     if (batch === undefined) return { frames, from, declined: true };
-    const [json, count, next] = batch;
+    const [json, count, next, events] = batch;
     assert.ok(next >= from && next <= end, `end ${next} outside ${from}..${end}`);
+    // The same data one by one, for a batch that does not parse as a whole.
+    assert.deepEqual(events.map((e) => JSON.parse(e)), count ? JSON.parse(json) : []);
     if (count === 0) assert.equal(json, "");
     else {
       const parsed = JSON.parse(json);
@@ -86,10 +88,10 @@ test("a partial event is left for later", () => {
 });
 
 test("nothing complete yet: no frames, nothing consumed", () => {
-  assert.deepEqual(sseBatch("data: {", 0), ["", 0, 0]);
-  assert.deepEqual(sseBatch("", 0), ["", 0, 0]);
+  assert.deepEqual(sseBatch("data: {", 0), ["", 0, 0, []]);
+  assert.deepEqual(sseBatch("", 0), ["", 0, 0, []]);
   const text = event("{}");
-  assert.deepEqual(sseBatch(text, text.length), ["", 0, text.length]);
+  assert.deepEqual(sseBatch(text, text.length), ["", 0, text.length, []]);
 });
 
 test("data without the space after the colon, and blank lines between events", () => {
@@ -137,7 +139,16 @@ test("a stream that turns to CR LF midway is handed over where the change starts
 
 test("data that is not one JSON value is passed on as it is (the client counts and rejects it)", () => {
   const text = "data: 1,2\n\n";
-  const [json, count] = sseBatch(text, 0);
+  const [json, count, , events] = sseBatch(text, 0);
   assert.equal(count, 1);
   assert.equal(JSON.parse(json).length, 2);
+  assert.deepEqual(events, ["1,2"]);
+});
+
+test("a batch with a bad event still lists every event's data, the good ones parse alone", () => {
+  const text = `${event('{"t":"m","s":1,"d":"a"}', 1)}data: not json\n\n${event('{"t":"m","s":2,"d":"b"}', 2)}`;
+  const [json, count, , events] = sseBatch(text, 0);
+  assert.equal(count, 3);
+  assert.throws(() => JSON.parse(json));
+  assert.deepEqual(events, ['{"t":"m","s":1,"d":"a"}', "not json", '{"t":"m","s":2,"d":"b"}']);
 });
