@@ -93,19 +93,18 @@ impl Inner {
                 self.deliver(attempt, seq, Payload::Data(Data::Binary(payload)));
             }
             Frame::Text { data, .. } => self.session_text(attempt, &data),
-            Frame::Batch {
-                frames,
-                count,
-                events,
-            } => self.session_batch(attempt, &frames, count, &events),
+            Frame::Batch { events } => self.session_batch(attempt, &events),
         }
         self.ack_if_due(attempt);
     }
 
-    /// A streaming chunk's events joined into one array (`count` of them): parsed at once, or, if
-    /// that fails, event by event, so the frames before a bad one are delivered (as they are over
-    /// an EventSource) and the connection resumes after them rather than before.
-    fn session_batch(&self, attempt: u64, frames: &JsString, count: u32, events: &js_sys::Array) {
+    /// A streaming chunk's events: joined into one array and parsed at once, or, if that fails,
+    /// event by event, so the frames before a bad one are delivered (as they are over an
+    /// EventSource) and the connection resumes after them rather than before.
+    fn session_batch(&self, attempt: u64, events: &js_sys::Array) {
+        let count = events.length();
+        let frames = join_events(events);
+        let frames = &frames;
         let parsed = if REPLACEMENT.with(|replacement| includes(frames, replacement)) {
             None
         } else {
@@ -555,6 +554,13 @@ extern "C" {
     /// path must judge).
     #[wasm_bindgen(js_name = messageHead)]
     fn message_head(frame: &JsValue) -> f64;
+}
+
+#[wasm_bindgen(module = "/src/js/stream.js")]
+extern "C" {
+    /// A streaming batch's events as one JSON array text (`[d1,d2,...]`).
+    #[wasm_bindgen(js_name = joinEvents)]
+    pub(super) fn join_events(events: &js_sys::Array) -> JsString;
 }
 
 #[wasm_bindgen]

@@ -155,18 +155,25 @@ impl Inner {
             TransportEvent::Opened => {}
             TransportEvent::Closed(_) => self.probe_failed(id),
             TransportEvent::Frame(Frame::Binary(_)) => {}
-            TransportEvent::Frame(Frame::Text { data, .. } | Frame::Batch { frames: data, .. }) => {
-                let sid = self.state.borrow().session.as_ref().map(|s| s.sid.clone());
-                let frames = parse_frames(&data).unwrap_or_default();
-                let kind_of = |frame: &wasm_bindgen::JsValue| field!(frame, "t").as_string();
-                if frames.iter().any(|f| {
-                    kind_of(f).as_deref() == Some("o") && field!(f, "sid").as_string() == sid
-                }) {
-                    self.probe_succeeded(id);
-                } else if frames.iter().any(|f| kind_of(f).as_deref() == Some("x")) {
-                    self.probe_failed(id);
-                }
+            TransportEvent::Frame(Frame::Text { data, .. }) => self.probe_frames(id, &data),
+            TransportEvent::Frame(Frame::Batch { events }) => {
+                self.probe_frames(id, &super::downstream::join_events(&events));
             }
+        }
+    }
+
+    /// A probe's frames: its `o` for this session means it works, an `x` that it does not.
+    fn probe_frames(&self, id: u64, data: &js_sys::JsString) {
+        let sid = self.state.borrow().session.as_ref().map(|s| s.sid.clone());
+        let frames = parse_frames(data).unwrap_or_default();
+        let kind_of = |frame: &wasm_bindgen::JsValue| field!(frame, "t").as_string();
+        if frames
+            .iter()
+            .any(|f| kind_of(f).as_deref() == Some("o") && field!(f, "sid").as_string() == sid)
+        {
+            self.probe_succeeded(id);
+        } else if frames.iter().any(|f| kind_of(f).as_deref() == Some("x")) {
+            self.probe_failed(id);
         }
     }
 

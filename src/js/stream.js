@@ -8,9 +8,7 @@ const EVENT = /(?:(?::|id:)[^\r\n]*\n)*(?:data: ?([^\r\n]*)\n)?\n/y;
 
 /**
  * The complete events of `text` from `from` (the start of an event) to its last blank line:
- * `[frames, count, end, events]`, `frames` the `count` events' data joined into one JSON array
- * text (empty when `count` is 0), `end` where the next event starts and `events` the data one by
- * one (for a batch that does not parse as a whole). `undefined` if an event there
+ * `[events, end]`: the events' data, in order, and where the next event starts. `undefined` if an event there
  * has another shape: the full event-stream parser in Rust then takes over from `from`.
  */
 export function sseBatch(text, from) {
@@ -18,17 +16,15 @@ export function sseBatch(text, from) {
   if (text.includes("\r", from)) return;
   const last = text.lastIndexOf("\n\n");
   const end = last < 0 ? from : last + 2;
-  let frames = "";
-  let count = 0;
   const events = [];
   EVENT.lastIndex = from;
   while (EVENT.lastIndex < end) {
     const event = EVENT.exec(text);
     if (!event) return;
-    if (event[1] !== undefined) {
-      frames += (count++ ? "," : "[") + event[1];
-      events.push(event[1]);
-    }
+    if (event[1] !== undefined) events.push(event[1]);
   }
-  return [count ? frames + "]" : "", count, EVENT.lastIndex, events];
+  return [events, EVENT.lastIndex];
 }
+
+/** A batch's events as one JSON array text, parsed with one `JSON.parse`. */
+export const joinEvents = (events) => `[${events.join(",")}]`;

@@ -36,17 +36,10 @@ pub(crate) enum Frame {
     },
     /// A binary WebSocket message.
     Binary(Uint8Array),
-    /// Session protocol over XHR streaming: the `data` of the `count` events a chunk completed,
-    /// joined into one JSON array (`[d1,d2,...]`), so a chunk crosses into JavaScript and is
-    /// parsed once rather than once per event.
+    /// Session protocol over XHR streaming: the `data` of the events a chunk completed, passed on
+    /// together so the chunk is parsed once (as one JSON array) rather than once per event.
     Batch {
-        /// The array's text.
-        frames: JsString,
-        /// How many events it joins: an array of any other length means an event's data was not
-        /// one JSON value.
-        count: u32,
-        /// The events' data one by one (JS strings), for a batch that does not parse as a whole:
-        /// the frames before a bad event are still delivered.
+        /// Each event's data (JS strings), each meant to be one JSON frame.
         events: js_sys::Array,
     },
 }

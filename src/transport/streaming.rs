@@ -125,14 +125,10 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
     if let Framing::Batched(parser @ None) = framing {
         match sse_batch(&text, *offset) {
             Some(batch) => {
-                let count = batch.get(1).as_f64().unwrap_or(0.0) as u32;
-                *offset = batch.get(2).as_f64().map_or(len, |end| end as u32);
-                if count > 0 {
-                    sink(TransportEvent::Frame(Frame::Batch {
-                        frames: batch.get(0).unchecked_into(),
-                        count,
-                        events: batch.get(3).unchecked_into(),
-                    }));
+                *offset = batch.get(1).as_f64().map_or(len, |end| end as u32);
+                let events: Array = batch.get(0).unchecked_into();
+                if events.length() > 0 {
+                    sink(TransportEvent::Frame(Frame::Batch { events }));
                 }
                 return;
             }
@@ -157,22 +153,12 @@ fn read_new(xhr: &XmlHttpRequest, offset: &mut u32, framing: &mut Framing, sink:
         Framing::Batched(None) => {}
         Framing::Batched(Some(parser)) => {
             let text = utf8(&chunk);
-            let mut batch = String::with_capacity(text.len() + 2);
-            let mut count = 0u32;
             let events = Array::new();
             parser.feed_str(&text, &mut |event| {
-                batch.push(if count == 0 { '[' } else { ',' });
-                batch.push_str(&event.data);
                 events.push(&JsString::from(event.data.as_str()));
-                count += 1;
             });
-            if count > 0 {
-                batch.push(']');
-                sink(TransportEvent::Frame(Frame::Batch {
-                    frames: JsString::from(batch.as_str()),
-                    count,
-                    events,
-                }));
+            if events.length() > 0 {
+                sink(TransportEvent::Frame(Frame::Batch { events }));
             }
         }
         Framing::Lines(rest) => {
@@ -200,7 +186,7 @@ fn utf8(chunk: &JsString) -> String {
 
 #[wasm_bindgen(module = "/src/js/stream.js")]
 extern "C" {
-    /// The complete events of `text` from `from` as `[frames, count, end, events]`, or `undefined` if
+    /// The complete events of `text` from `from` as `[events, end]`, or `undefined` if
     /// one is not of the plain shape (see `src/js/stream.js`).
     #[wasm_bindgen(js_name = sseBatch)]
     fn sse_batch(text: &JsString, from: u32) -> Option<Array>;
