@@ -16,6 +16,9 @@
 # smaller: the JS snippets inlined into the glue, short import and export names, the glue minified
 # by terser (installed here from npm into the tools dir when missing; without it the glue only
 # loses its comments). docs/SIZE.md has the figures.
+#
+# RT_FEATURES=websocket,polling builds a package with only those transports (the crate's cargo
+# features, docs/SIZE.md has the sizes), and RT_PKG_DIR=DIR writes it somewhere else than pkg/.
 # Run scripts/setup.sh first (scripts/test.sh and scripts/demo.sh do).
 set -euo pipefail
 
@@ -37,7 +40,10 @@ if [ "$RT_WASM_ROUTE" = plain ] && [ -z "${RT_FORCE_WASM_ROUTE:-}" ] && rt_debia
   rt_use_wasm_route debian
 fi
 
-cargo_args=("${RT_WASM_ARGS[@]}")
+out="${RT_PKG_DIR:-pkg}"
+features=()
+[ -z "${RT_FEATURES:-}" ] || features=(--no-default-features --features "$RT_FEATURES")
+cargo_args=("${RT_WASM_ARGS[@]}" "${features[@]}")
 extra_env=()
 rustflags="-Ctarget-feature=-reference-types"
 panic_mode="abort (Cargo.toml profile)"
@@ -86,21 +92,21 @@ if [ -n "$wo_version" ] && [ "$wo_version" -lt 116 ]; then
 fi
 
 say "route: $RT_WASM_ROUTE; panic: $panic_mode; wasm-opt: $(command -v wasm-opt || echo none) ($(wasm-opt --version 2>/dev/null || true))"
-say "RUSTFLAGS=\"${RUSTFLAGS:+$RUSTFLAGS }$rustflags\" wasm-pack build --release --target web --mode $mode . ${cargo_args[*]}"
+say "RUSTFLAGS=\"${RUSTFLAGS:+$RUSTFLAGS }$rustflags\" wasm-pack build --release --target web --mode $mode --out-dir $out . ${cargo_args[*]}"
 start=$SECONDS
-if ! wasm_env env "${extra_env[@]}" wasm-pack build --release --target web --mode "$mode" . "${cargo_args[@]}"; then
+if ! wasm_env env "${extra_env[@]}" wasm-pack build --release --target web --mode "$mode" --out-dir "$out" . "${cargo_args[@]}"; then
   if [ "$panic_mode" != "abort (Cargo.toml profile)" ]; then
     say "build with immediate-abort panics failed; retrying with the profile's panic = abort"
     panic_mode="abort (fallback)"
     wasm_env env "RUSTFLAGS=${RUSTFLAGS:+$RUSTFLAGS }-Ctarget-feature=-reference-types" \
-      wasm-pack build --release --target web --mode "$mode" . "${RT_WASM_ARGS[@]}"
+      wasm-pack build --release --target web --mode "$mode" --out-dir "$out" . "${RT_WASM_ARGS[@]}" "${features[@]}"
   else
     exit 1
   fi
 fi
 say "built in $((SECONDS - start)) s (panic: $panic_mode)"
 
-for f in pkg/realtime_wasm.js pkg/realtime_wasm.d.ts pkg/realtime_wasm_bg.wasm pkg/package.json; do
+for f in "$out"/realtime_wasm.js "$out"/realtime_wasm.d.ts "$out"/realtime_wasm_bg.wasm "$out"/package.json; do
   [ -f "$f" ] || {
     echo "[build-pkg] ERROR: $f missing" >&2
     exit 1
@@ -117,15 +123,15 @@ fi
 # One package for plain pages and bundlers (exports, module, sideEffects), declarations without
 # `any`, snippets inlined, short names, minified glue: scripts/finish-pkg.mjs.
 if command -v node >/dev/null; then
-  RT_TOOLS_DIR="$RT_TOOLS_DIR" node scripts/finish-pkg.mjs pkg || exit 1
+  RT_TOOLS_DIR="$RT_TOOLS_DIR" node scripts/finish-pkg.mjs "$out" || exit 1
 else
-  say "WARNING: no node, so pkg/package.json keeps wasm-pack's fields (no exports map) and the glue its full size"
+  say "WARNING: no node, so $out/package.json keeps wasm-pack's fields (no exports map) and the glue its full size"
 fi
-wasm_raw=$(wc -c <pkg/realtime_wasm_bg.wasm)
-wasm_gz=$(gzip -9 -c pkg/realtime_wasm_bg.wasm | wc -c)
+wasm_raw=$(wc -c <"$out"/realtime_wasm_bg.wasm)
+wasm_gz=$(gzip -9 -c "$out"/realtime_wasm_bg.wasm | wc -c)
 # The glue, and any snippet module finish-pkg could not inline (a page loads those too).
-js_files=(pkg/realtime_wasm.js)
-if [ -d pkg/snippets ]; then mapfile -t -O 1 js_files < <(find pkg/snippets -name '*.js' | sort); fi
+js_files=("$out"/realtime_wasm.js)
+if [ -d "$out"/snippets ]; then mapfile -t -O 1 js_files < <(find "$out"/snippets -name '*.js' | sort); fi
 js_raw=0
 js_gz=0
 for f in "${js_files[@]}"; do

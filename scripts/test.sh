@@ -3,7 +3,8 @@
 #
 #  1. scripts/setup.sh (installs whatever is missing; ~1 s when all is there)
 #  2. lint: cargo fmt --check; clippy -D warnings natively (workspace, all targets) and for wasm32
-#  3. native tests: cargo test --workspace
+#  3. native tests: cargo test --workspace, and the client's unit tests again in a build with only
+#     the websocket and polling transports (cargo features; see "Reduced build" below)
 #  4. the release package: scripts/build-pkg.sh (prints its gzip -9 size); before the browser
 #     tests because fixture pages they load import /pkg/ (with --no-pkg an existing pkg/ is used)
 #  5. browser tests: starts `realtime-server --addr 127.0.0.1:0 --test-hooks --static-dir www
@@ -11,7 +12,7 @@
 #     repo root, waits for its `listening on http://...` line, exports RT_SERVER=http://127.0.0.1:PORT
 #     (the browser tests read it at COMPILE time with option_env!("RT_SERVER")), then runs
 #     `wasm-pack test --headless --chrome` and `--firefox` at the same time (the server is killed
-#     on exit)
+#     on exit); then, in Chromium, tests/reduced.rs on that reduced build
 #  6. end-to-end, on that package: scripts/e2e.sh (package.json and declarations + tsc --strict,
 #     the Vite example built and loaded, the demo page driven in headless Chromium)
 # Every phase runs even when an earlier one failed; the exit status is non-zero if any failed.
@@ -103,6 +104,12 @@ fi
 # ---- native tests ----------------------------------------------------------------------------
 phase native-tests cargo test --workspace
 counted_logs+=("$LOG_DIR/native-tests.log")
+
+# Reduced build: one cargo feature per transport; this set leaves out eventsource, streaming and
+# iframe (tests/reduced.rs says what a user of such a build gets).
+REDUCED_FEATURES=(--no-default-features --features websocket,polling)
+phase native-tests-reduced cargo test -p realtime-wasm --lib "${REDUCED_FEATURES[@]}"
+counted_logs+=("$LOG_DIR/native-tests-reduced.log")
 
 # ---- fuzzing: a short run of every cargo-fuzz target on its kept corpus ------------------------
 if [ "${RT_FUZZ_SECONDS:-10}" != 0 ]; then
@@ -204,6 +211,15 @@ if [ "$server_status" = 0 ]; then
     record "browser-$b" "$(cat "$LOG_DIR/browser-$b.status" 2>/dev/null || echo 1)" "$browser_start"
     counted_logs+=("$LOG_DIR/browser-$b.log")
   done
+  case " $browsers " in
+    *" chrome "*)
+      phase browser-reduced timeout --kill-after=30 "${RT_BROWSER_TEST_TIMEOUT:-1800}" \
+        env -u GECKODRIVER -u CHROMEDRIVER "${RT_WASM_ENV[@]}" \
+        wasm-pack test --headless --chrome --mode no-install . "${RT_WASM_ARGS[@]}" \
+        "${REDUCED_FEATURES[@]}" --test reduced
+      counted_logs+=("$LOG_DIR/browser-reduced.log")
+      ;;
+  esac
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then
     echo "[test] ERROR: realtime-server (pid $SERVER_PID) died during the browser tests (failures after that point may come from that)"
     echo "[test] its output (target/test-logs/server.log):"

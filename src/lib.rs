@@ -131,6 +131,14 @@
 //! client closes it, dropping the subscription removes the listener. [`RealtimeClient::close`]
 //! stops for good; [`RealtimeClient::connect`] starts again.
 //!
+//! # Cargo features: one per transport
+//!
+//! `websocket`, `eventsource`, `streaming`, `iframe` and `polling` (long and short polling), all
+//! on by default. A build with fewer is smaller (docs/SIZE.md has the figures): for instance
+//! `realtime-wasm = { version = "0.1", default-features = false, features = ["websocket",
+//! "polling"] }`. Its default transports are those it carries, in the usual order, and options
+//! naming any other fail with an error that names the missing feature.
+//!
 //! # Modules
 //!
 //! - [`RealtimeClient`], [`Options`], [`ClientEvent`], [`Error`]: the client.
@@ -139,6 +147,24 @@
 //!   event-stream parser, reconnect delays), usable and tested natively.
 
 #![deny(missing_docs, missing_debug_implementations)]
+// A build without some transports leaves helpers only they use unused; the full build, which the
+// test command lints with `-D warnings`, keeps every warning.
+#![cfg_attr(
+    not(feature = "default"),
+    allow(dead_code, unused_imports, unused_variables)
+)]
+
+#[cfg(not(any(
+    feature = "websocket",
+    feature = "eventsource",
+    feature = "streaming",
+    feature = "iframe",
+    feature = "polling"
+)))]
+compile_error!(
+    "realtime-wasm needs at least one transport: enable one or more of the cargo features \
+     websocket, eventsource, streaming, iframe, polling"
+);
 
 pub mod backoff;
 mod base64;

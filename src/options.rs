@@ -32,7 +32,8 @@ impl TransportKind {
         TransportKind::Polling,
     ];
 
-    /// The default fallback order (`iframe` is opt-in).
+    /// The default fallback order (`iframe` is opt-in), of which `Options::default()` takes the
+    /// transports this build carries.
     pub const DEFAULT_ORDER: [TransportKind; 5] = [
         TransportKind::WebSocket,
         TransportKind::EventSource,
@@ -70,6 +71,45 @@ impl TransportKind {
                 )
             })
     }
+
+    /// Whether this build of the crate carries the transport. Each is a cargo feature, all on by
+    /// default: `websocket`, `eventsource`, `streaming`, `iframe`, and `polling` for both
+    /// `LongPolling` and `Polling`.
+    pub const fn is_built(self) -> bool {
+        match self {
+            TransportKind::WebSocket => cfg!(feature = "websocket"),
+            TransportKind::EventSource => cfg!(feature = "eventsource"),
+            TransportKind::Streaming => cfg!(feature = "streaming"),
+            TransportKind::Iframe => cfg!(feature = "iframe"),
+            TransportKind::LongPolling | TransportKind::Polling => cfg!(feature = "polling"),
+        }
+    }
+
+    /// The error for asking a build for a transport it does not carry.
+    pub(crate) fn not_built(self) -> Error {
+        let feature = match self {
+            TransportKind::LongPolling | TransportKind::Polling => "polling",
+            other => other.name(),
+        };
+        Error::invalid(
+            [
+                "options.transports: ",
+                self.name(),
+                " is not in this build of realtime-wasm (it was built without the cargo feature \"",
+                feature,
+                "\")",
+            ]
+            .concat(),
+        )
+    }
+
+    /// Whether this build carries a transport that sends by HTTP POST (any but `WebSocket`).
+    pub(crate) const POSTS_BUILT: bool = cfg!(any(
+        feature = "eventsource",
+        feature = "streaming",
+        feature = "iframe",
+        feature = "polling"
+    ));
 
     /// True when upstream messages travel over the transport itself rather than by HTTP POST.
     pub fn is_duplex(self) -> bool {
@@ -148,7 +188,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            transports: TransportKind::DEFAULT_ORDER.to_vec(),
+            transports: built_default_order(),
             protocol: Protocol::Session,
             query: Vec::new(),
             connect_timeout_ms: 5_000,
@@ -163,6 +203,13 @@ impl Default for Options {
             auto_connect: true,
         }
     }
+}
+
+/// The default order without the transports this build leaves out.
+fn built_default_order() -> Vec<TransportKind> {
+    let mut transports = TransportKind::DEFAULT_ORDER.to_vec();
+    transports.retain(|kind| kind.is_built());
+    transports
 }
 
 /// The JavaScript option keys. `src/js/surface.js` checks them (its "unknown option" errors); a
@@ -201,6 +248,9 @@ impl Options {
                     ["options.transports: ", kind.name(), " is listed twice"].concat(),
                 ));
             }
+        }
+        if let Some(kind) = self.transports.iter().find(|kind| !kind.is_built()) {
+            return Err(kind.not_built());
         }
         check_ms("connectTimeoutMs", self.connect_timeout_ms, 1)?;
         check_ms("pollIntervalMs", self.poll_interval_ms, 0)?;
@@ -258,18 +308,59 @@ mod tests {
         let o = Options::default();
         o.validate().unwrap();
         let names: Vec<_> = o.transports.iter().map(|k| k.name()).collect();
-        assert_eq!(
-            names,
-            [
-                "websocket",
-                "eventsource",
-                "streaming",
-                "longpolling",
-                "polling"
-            ]
-        );
+        let documented = [
+            "websocket",
+            "eventsource",
+            "streaming",
+            "longpolling",
+            "polling",
+        ];
+        // A build without some transports (cargo features) leaves them out, in the same order.
+        let built: Vec<_> = documented
+            .into_iter()
+            .filter(|name| TransportKind::from_name(name).unwrap().is_built())
+            .collect();
+        assert_eq!(names, built);
+        if cfg!(feature = "default") {
+            assert_eq!(names, documented);
+        }
         assert_eq!(o.connect_timeout_ms, 5000);
         assert_eq!(o.reconnect.unwrap().max_delay_ms, 15000);
+    }
+
+    #[test]
+    fn a_transport_outside_the_build_is_refused_by_name() {
+        // Run by the test command in the full build and in one without eventsource, streaming and
+        // iframe (`--no-default-features --features websocket,polling`).
+        for kind in TransportKind::ALL {
+            let options = Options {
+                transports: vec![kind],
+                ..Options::default()
+            };
+            match options.validate() {
+                Ok(()) => assert!(kind.is_built(), "{kind} accepted without its feature"),
+                Err(err) => {
+                    assert!(!kind.is_built(), "{kind} refused: {err}");
+                    let feature = if kind.name().ends_with("polling") {
+                        "polling"
+                    } else {
+                        kind.name()
+                    };
+                    assert_eq!(
+                        err.message(),
+                        [
+                            "options.transports: ",
+                            kind.name(),
+                            " is not in this build of realtime-wasm (it was built without the \
+                             cargo feature \"",
+                            feature,
+                            "\")"
+                        ]
+                        .concat()
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ impl Inner {
         let transport = self.transport_kind();
         let event = match frame {
             // Only the session protocol batches; a raw stream's events arrive one by one.
+            #[cfg(feature = "streaming")]
             Frame::Batch { .. } => return,
             Frame::Binary(bytes) => {
                 self.count_in(1, u64::from(bytes.length()));
@@ -93,6 +94,7 @@ impl Inner {
                 self.deliver(attempt, seq, Payload::Data(Data::Binary(payload)));
             }
             Frame::Text { data, .. } => self.session_text(attempt, &data),
+            #[cfg(feature = "streaming")]
             Frame::Batch { events } => self.session_batch(attempt, &events),
         }
         self.ack_if_due(attempt);
@@ -101,6 +103,7 @@ impl Inner {
     /// A streaming chunk's events: joined into one array and parsed at once, or, if that fails,
     /// event by event, so the frames before a bad one are delivered (as they are over an
     /// EventSource) and the connection resumes after them rather than before.
+    #[cfg(feature = "streaming")]
     fn session_batch(&self, attempt: u64, events: &js_sys::Array) {
         let count = events.length();
         let frames = join_events(events);
@@ -556,6 +559,7 @@ extern "C" {
     fn message_head(frame: &JsValue) -> f64;
 }
 
+#[cfg(feature = "streaming")]
 #[wasm_bindgen(module = "/src/js/stream.js")]
 extern "C" {
     /// A streaming batch's events as one JSON array text (`[d1,d2,...]`).

@@ -588,7 +588,11 @@ impl Inner {
             TransportEvent::Frame(frame) => {
                 // A batch counts its frames one by one (`session_text`): the open frame may be
                 // among them.
-                if !matches!(frame, Frame::Batch { .. }) {
+                #[cfg(feature = "streaming")]
+                let batch = matches!(frame, Frame::Batch { .. });
+                #[cfg(not(feature = "streaming"))]
+                let batch = false;
+                if !batch {
                     self.frame_arrived();
                 }
                 if self.raw() {

@@ -156,6 +156,7 @@ impl Inner {
             TransportEvent::Closed(_) => self.probe_failed(id),
             TransportEvent::Frame(Frame::Binary(_)) => {}
             TransportEvent::Frame(Frame::Text { data, .. }) => self.probe_frames(id, &data),
+            #[cfg(feature = "streaming")]
             TransportEvent::Frame(Frame::Batch { events }) => {
                 self.probe_frames(id, &super::downstream::join_events(&events));
             }

@@ -116,7 +116,8 @@ impl Inner {
             };
             (transport, self.options.transports[state.index])
         };
-        if kind.is_duplex() {
+        // A WebSocket-only build leaves the POST paths out (`POSTS_BUILT` is a constant).
+        if kind.is_duplex() || !TransportKind::POSTS_BUILT {
             self.flush_duplex(&transport);
         } else if self.raw() {
             self.flush_raw_post();

@@ -6,11 +6,17 @@
 //! browser resource it holds (listeners removed first, then requests aborted, sockets closed, frames
 //! removed, timers cleared), so it never calls its sink after being dropped.
 
+// One cargo feature per transport (Cargo.toml); `upload` serves every HTTP transport.
+#[cfg(feature = "eventsource")]
 mod eventsource;
+#[cfg(feature = "iframe")]
 mod iframe;
+#[cfg(feature = "polling")]
 mod polling;
+#[cfg(feature = "streaming")]
 mod streaming;
 mod upload;
+#[cfg(feature = "websocket")]
 mod websocket;
 
 use std::rc::Rc;
@@ -38,6 +44,7 @@ pub(crate) enum Frame {
     Binary(Uint8Array),
     /// Session protocol over XHR streaming: the `data` of the events a chunk completed, passed on
     /// together so the chunk is parsed once (as one JSON array) rather than once per event.
+    #[cfg(feature = "streaming")]
     Batch {
         /// Each event's data (JS strings), each meant to be one JSON frame.
         events: js_sys::Array,
@@ -149,10 +156,15 @@ impl core::fmt::Debug for Ctx {
 #[derive(Debug)]
 #[allow(dead_code)]
 pub(crate) enum Transport {
+    #[cfg(feature = "websocket")]
     WebSocket(websocket::WebSocketTransport),
+    #[cfg(feature = "eventsource")]
     EventSource(eventsource::EventSourceTransport),
+    #[cfg(feature = "streaming")]
     Streaming(streaming::StreamingTransport),
+    #[cfg(feature = "iframe")]
     Iframe(iframe::IframeTransport),
+    #[cfg(feature = "polling")]
     Polling(polling::PollingTransport),
 }
 
@@ -161,33 +173,44 @@ impl Transport {
     /// rejects, a missing API); everything later arrives through `sink`.
     pub(crate) fn open(kind: TransportKind, ctx: Ctx, sink: Sink) -> Result<Transport, Error> {
         Ok(match kind {
+            #[cfg(feature = "websocket")]
             TransportKind::WebSocket => {
                 Transport::WebSocket(websocket::WebSocketTransport::open(&ctx, sink)?)
             }
+            #[cfg(feature = "eventsource")]
             TransportKind::EventSource => {
                 Transport::EventSource(eventsource::EventSourceTransport::open(&ctx, sink)?)
             }
+            #[cfg(feature = "streaming")]
             TransportKind::Streaming => {
                 Transport::Streaming(streaming::StreamingTransport::open(&ctx, sink)?)
             }
+            #[cfg(feature = "iframe")]
             TransportKind::Iframe => Transport::Iframe(iframe::IframeTransport::open(&ctx, &sink)?),
+            #[cfg(feature = "polling")]
             TransportKind::LongPolling => Transport::Polling(polling::PollingTransport::open(
                 ctx,
                 sink,
                 polling::Mode::Long,
             )?),
+            #[cfg(feature = "polling")]
             TransportKind::Polling => Transport::Polling(polling::PollingTransport::open(
                 ctx,
                 sink,
                 polling::Mode::Short,
             )?),
+            // `Options::validate` lets no such transport through; this is the last word.
+            #[allow(unreachable_patterns)]
+            _ => return Err(kind.not_built()),
         })
     }
 
     /// Sends text over a duplex transport; `false` when the transport cannot send itself.
     pub(crate) fn send_text(&self, text: &JsString) -> Result<bool, Error> {
         match self {
+            #[cfg(feature = "websocket")]
             Transport::WebSocket(ws) => ws.send_text(text).map(|()| true),
+            #[allow(unreachable_patterns)]
             _ => Ok(false),
         }
     }
@@ -195,15 +218,20 @@ impl Transport {
     /// Sends bytes over a duplex transport; `false` when the transport cannot send itself.
     pub(crate) fn send_binary(&self, bytes: &[u8]) -> Result<bool, Error> {
         match self {
+            #[cfg(feature = "websocket")]
             Transport::WebSocket(ws) => ws.send_binary(bytes).map(|()| true),
+            #[allow(unreachable_patterns)]
             _ => Ok(false),
         }
     }
 
     /// Starts delivering SSE events named `name` (raw EventSource needs a listener per name).
     pub(crate) fn watch_event(&self, name: &str) {
-        if let Transport::EventSource(es) = self {
-            es.watch_event(name);
+        match self {
+            #[cfg(feature = "eventsource")]
+            Transport::EventSource(es) => es.watch_event(name),
+            #[allow(unreachable_patterns)]
+            _ => {}
         }
     }
 }
