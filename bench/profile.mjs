@@ -9,18 +9,11 @@
 // DevTools, Performance panel). wasm functions show by name only if the wasm file keeps its name
 // section (a release build through wasm-opt does not: build with wasm-pack --profiling for names).
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
+import { arg, BENCH, ROOT } from "./lib/args.mjs";
 import { startServer } from "./lib/proc.mjs";
 
-const BENCH = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(BENCH, "..");
-const args = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? fallback : args[i + 1];
-};
 const caseId = arg("case", "flood64/websocket");
 const impl = arg("impl", "client");
 const [kind, transport] = caseId.split("/");

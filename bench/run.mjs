@@ -13,25 +13,15 @@
 import { spawnSync, execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, relative, resolve } from "node:path";
 import { chromium } from "playwright-core";
+import { arg, BENCH, ROOT } from "./lib/args.mjs";
 import { startProxy } from "./lib/proxy.mjs";
 import { startServer, rssBytes, loadavg } from "./lib/proc.mjs";
 import { idleSessions, fanout } from "./lib/load.mjs";
 import { writeReport } from "./report.mjs";
 
-const BENCH = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(BENCH, "..");
-
 // ---- arguments ------------------------------------------------------------------------------------
-const args = process.argv.slice(2);
-function arg(name, fallback) {
-  const i = args.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const v = args[i + 1];
-  return v === undefined || v.startsWith("--") ? true : v;
-}
 const quick = arg("quick", false) === true;
 // Nine: with five, the medians of two full runs on a 2-core machine differed by up to 15 %.
 const RUNS = Number(arg("runs", quick ? 1 : 9));

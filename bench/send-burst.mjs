@@ -5,18 +5,11 @@
 //
 //   node bench/send-burst.mjs [--pkg-dir pkg] [--server-bin target/release/realtime-server]
 //                             [--count 20000] [--runs 3]
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
 import { chromium } from "playwright-core";
+import { arg, BENCH, ROOT } from "./lib/args.mjs";
 import { startServer } from "./lib/proc.mjs";
 
-const BENCH = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(BENCH, "..");
-const args = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? fallback : args[i + 1];
-};
 const pkg = resolve(ROOT, arg("pkg-dir", "pkg"));
 const serverBin = resolve(ROOT, arg("server-bin", "target/release/realtime-server"));
 const count = Number(arg("count", 20000));
