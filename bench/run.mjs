@@ -11,7 +11,7 @@
 //   server   fresh realtime-server / socket.io processes: RSS per idle session, broadcast fan-out
 //   size     gzip -9 of pkg/ beside the peers' minified browser bundles
 import { spawnSync, execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -185,18 +185,26 @@ function gzip9(file) {
   return out.length;
 }
 
+// Builds with fewer transports (cargo features), made by scripts/bench.sh: one directory each,
+// named after its feature set (`websocket+polling`).
+const FEATURE_PKGS = join(ROOT, "target", "pkg-features");
+
 function sizePhase() {
-  const rows = [];
-  const ours = ["realtime_wasm_bg.wasm", "realtime_wasm.js"].map((f) => join(PKG, f));
-  const ourVersion = JSON.parse(readFileSync(join(PKG, "package.json"), "utf8")).version;
-  rows.push({
-    name: "realtime-wasm",
-    version: ourVersion,
-    files: ours.map((f) => f.slice(ROOT.length + 1)),
-    raw: ours.reduce((s, f) => s + readFileSync(f).length, 0),
-    gzip: ours.reduce((s, f) => s + gzip9(f), 0),
-    parts: ours.map((f) => ({ file: f.slice(ROOT.length + 1), raw: readFileSync(f).length, gzip: gzip9(f) })),
-  });
+  const ourRow = (name, dir) => {
+    const files = ["realtime_wasm_bg.wasm", "realtime_wasm.js"].map((f) => join(dir, f));
+    return {
+      name,
+      version: JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version,
+      files: files.map((f) => relative(ROOT, f)),
+      raw: files.reduce((s, f) => s + readFileSync(f).length, 0),
+      gzip: files.reduce((s, f) => s + gzip9(f), 0),
+      parts: files.map((f) => ({ file: relative(ROOT, f), raw: readFileSync(f).length, gzip: gzip9(f) })),
+    };
+  };
+  const rows = [ourRow("realtime-wasm", PKG)];
+  for (const set of existsSync(FEATURE_PKGS) ? readdirSync(FEATURE_PKGS).sort() : []) {
+    rows.push({ ...ourRow(`realtime-wasm, ${set.replaceAll("+", " + ")} only`, join(FEATURE_PKGS, set)), features: set.split("+") });
+  }
   const peers = [
     ["socket.io-client", "dist/socket.io.min.js"],
     ["engine.io-client", "dist/engine.io.min.js"],

@@ -3,7 +3,8 @@
 #                                          [--only REGEX] [--no-build]
 #
 #  1. installs what is missing (scripts/setup.sh, without Firefox) and builds the release package
-#     into pkg/ (scripts/build-pkg.sh) and the release realtime-server
+#     into pkg/ (scripts/build-pkg.sh), two with fewer transports into target/pkg-features/ (the
+#     size table: websocket + polling, websocket alone) and the release realtime-server
 #  2. npm ci in bench/ (playwright-core, socket.io, ws and the peer clients whose bundles are
 #     measured), skipped while bench/node_modules matches bench/package-lock.json
 #  3. node bench/run.mjs: starts `realtime-server --addr 127.0.0.1:0 --test-hooks --static-dir
@@ -44,6 +45,11 @@ done
 if [ "$build" = 1 ]; then
   RT_SKIP_FIREFOX=1 bash scripts/setup.sh
   bash scripts/build-pkg.sh
+  # Builds with fewer transports, for the size table (socket.io-client carries this pair).
+  rm -rf target/pkg-features
+  for set in websocket,polling websocket; do
+    RT_FEATURES="$set" RT_PKG_DIR="target/pkg-features/${set//,/+}" bash scripts/build-pkg.sh
+  done
 fi
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
