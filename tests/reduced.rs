@@ -18,6 +18,14 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 /// The transports this build carries (the test command's choice of features).
 const BUILT: [&str; 3] = ["websocket", "longpolling", "polling"];
 
+/// A client of the test server with `options` (JSON), or what the constructor threw.
+fn construct(options: &str) -> Result<JsRealtimeClient, JsValue> {
+    JsRealtimeClient::new(
+        format!("{}/rt", server()).into(),
+        Some(json(options).unchecked_into::<JsOptions>()),
+    )
+}
+
 #[wasm_bindgen_test]
 fn a_transport_left_out_of_the_build_is_named_with_its_feature() {
     for (name, feature) in [
@@ -26,12 +34,7 @@ fn a_transport_left_out_of_the_build_is_named_with_its_feature() {
         ("iframe", "iframe"),
     ] {
         let options = format!(r#"{{"transports":["websocket","{name}"],"autoConnect":false}}"#);
-        let error = JsRealtimeClient::new(
-            format!("{}/rt", server()).into(),
-            Some(json(&options).unchecked_into::<JsOptions>()),
-        )
-        .map(|_| ())
-        .expect_err(name);
+        let error = construct(&options).map(|_| ()).expect_err(name);
         assert!(
             error.is_instance_of::<js_sys::Error>(),
             "not an Error: {error:?}"
@@ -46,11 +49,7 @@ fn a_transport_left_out_of_the_build_is_named_with_its_feature() {
     }
     for name in BUILT {
         let options = format!(r#"{{"transports":["{name}"],"autoConnect":false}}"#);
-        JsRealtimeClient::new(
-            format!("{}/rt", server()).into(),
-            Some(json(&options).unchecked_into::<JsOptions>()),
-        )
-        .unwrap_or_else(|e| panic!("{name} refused: {}", error_message(&e)));
+        construct(&options).unwrap_or_else(|e| panic!("{name} refused: {}", error_message(&e)));
     }
 }
 

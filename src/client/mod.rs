@@ -588,10 +588,11 @@ impl Inner {
             TransportEvent::Frame(frame) => {
                 // A batch counts its frames one by one (`session_text`): the open frame may be
                 // among them.
-                #[cfg(feature = "streaming")]
-                let batch = matches!(frame, Frame::Batch { .. });
-                #[cfg(not(feature = "streaming"))]
-                let batch = false;
+                let batch = match frame {
+                    #[cfg(feature = "streaming")]
+                    Frame::Batch { .. } => true,
+                    _ => false,
+                };
                 if !batch {
                     self.frame_arrived();
                 }
