@@ -94,6 +94,8 @@ fi
 say "route: $RT_WASM_ROUTE; panic: $panic_mode; wasm-opt: $(command -v wasm-opt || echo none) ($(wasm-opt --version 2>/dev/null || true))"
 say "RUSTFLAGS=\"${RUSTFLAGS:+$RUSTFLAGS }$rustflags\" wasm-pack build --release --target web --mode $mode --out-dir $out . ${cargo_args[*]}"
 start=$SECONDS
+# A snippet directory left by an earlier build would be counted (and shipped) with this one.
+rm -rf "$out/snippets"
 if ! wasm_env env "${extra_env[@]}" wasm-pack build --release --target web --mode "$mode" --out-dir "$out" . "${cargo_args[@]}"; then
   if [ "$panic_mode" != "abort (Cargo.toml profile)" ]; then
     say "build with immediate-abort panics failed; retrying with the profile's panic = abort"

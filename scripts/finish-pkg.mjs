@@ -13,6 +13,10 @@
 // realtime_wasm_bg.wasm.d.ts) with `any` for JS values passed through the externref table. Nobody
 // calls those; `unknown` says the same without switching type checking off for whoever does.
 //
+// The class: `RealtimeClient` is written in JavaScript (src/js/client.js) and drives the wasm
+// file's `Port`, which is all wasm-bindgen exports. This script puts the class into the glue and
+// exports it from there, keeping `Port` to the module: without this step the package has no class.
+//
 // Size (what a plain page downloads is the glue and the wasm file, gzipped):
 //  1. the JS snippets of src/js/ (wasm-bindgen copies them to snippets/ and the glue imports
 //     them) are inlined into the glue: one request and one module less;
@@ -27,7 +31,8 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const dir = process.argv[2] ?? "pkg";
 const file = (name) => join(dir, name);
@@ -44,6 +49,14 @@ let js = readFileSync(jsPath, "utf8");
 let dts = readFileSync(dtsPath, "utf8");
 let bgDts = existsSync(bgDtsPath) ? readFileSync(bgDtsPath, "utf8") : null;
 const before = { wasm: wasm.length, js: js.length };
+
+const withClass = addClass(js);
+if (typeof withClass !== "string") js = withClass.js;
+else if (withClass !== "added already") {
+  console.error(`[finish-pkg] ERROR: the RealtimeClient class could not be added to the glue: ${withClass}`);
+  process.exit(1);
+}
+say("RealtimeClient (src/js/client.js) in the glue and exported; Port kept to the module");
 
 const snippets = inlineSnippets(js);
 let inlined = new Map();
@@ -89,7 +102,9 @@ writeFileSync(wasmPath, wasm);
 writeFileSync(jsPath, js);
 writeFileSync(dtsPath, dts);
 if (bgDts !== null) writeFileSync(bgDtsPath, bgDts);
-if (inlined.size > 0) rmSync(file("snippets"), { recursive: true, force: true });
+// Snippets the glue does not import (all inlined, or src/js/client.js, which wasm-bindgen copies
+// for the Rust API's binding of the class) would only be shipped for nothing.
+if (!js.includes("./snippets/")) rmSync(file("snippets"), { recursive: true, force: true });
 say(`wasm ${before.wasm} -> ${wasm.length} B, glue ${before.js} -> ${js.length} B (before gzip)`);
 
 // ---- package.json -------------------------------------------------------------------------------
@@ -156,6 +171,32 @@ if (existsSync(bgDtsPath)) writeFileSync(bgDtsPath, anyToUnknown(readFileSync(bg
 say(`${pkgPath}: exports, module, sideEffects, files; declarations without any`);
 
 // ---- the steps ------------------------------------------------------------------------------------
+
+/** Top-level names a module declares (functions, classes, consts, lets, vars). */
+function declaredNames(code) {
+  return [...code.matchAll(/^(?:export )?(?:async )?(?:function\*?|class|const|let|var) ([^=;(]+)/gm)].flatMap((m) =>
+    m[1].split(",").map((name) => name.trim().split(/\s/)[0]).filter(Boolean),
+  );
+}
+
+/**
+ * `{ js }`: the glue with src/js/client.js at its top (its `export`s dropped), exporting its
+ * `RealtimeClient`, and `Port` no longer exported; a string saying why not otherwise.
+ */
+function addClass(glue) {
+  if (/^export \{ RealtimeClient \};$/m.test(glue)) return "added already";
+  const source = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "js", "client.js");
+  if (!existsSync(source)) return `${source} missing`;
+  const text = readFileSync(source, "utf8");
+  if (/^\s*import\b|^export (?:default|\{|\*)/m.test(text)) return "src/js/client.js is not a plain module";
+  if (!/^export class Port \{$/m.test(glue)) return "no `export class Port` in the glue";
+  const glueNames = new Set(declaredNames(glue));
+  const clash = declaredNames(text).find((name) => glueNames.has(name));
+  if (clash) return `src/js/client.js declares ${clash}, as the glue does`;
+  const newline = glue.indexOf("\n") + 1;
+  const out = `${glue.slice(0, newline)}${text.replace(/^export /gm, "").trim()}\n${glue.slice(newline)}`;
+  return { js: `${out.replace(/^export class Port \{$/m, "class Port {").trimEnd()}\nexport { RealtimeClient };\n` };
+}
 
 /**
  * The glue with the snippet modules it imports (`import { a, b } from './snippets/...'` and

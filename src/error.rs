@@ -28,6 +28,19 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in declaration order (the driver's `CODES` in `src/js/driver.js`).
+    pub const ALL: [ErrorCode; 9] = [
+        ErrorCode::InvalidArgument,
+        ErrorCode::ConnectFailed,
+        ErrorCode::TransportFailed,
+        ErrorCode::Gap,
+        ErrorCode::Protocol,
+        ErrorCode::QueueFull,
+        ErrorCode::Http,
+        ErrorCode::TooLarge,
+        ErrorCode::Closed,
+    ];
+
     /// The stable string form (`"connect_failed"`, `"gap"`, ...).
     pub fn as_str(self) -> &'static str {
         match self {

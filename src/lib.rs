@@ -167,17 +167,15 @@ compile_error!(
 );
 
 pub mod backoff;
-mod base64;
 mod client;
 mod error;
 mod event;
 pub mod js;
+mod machine;
 mod options;
+mod port;
 pub mod session;
-pub mod sse;
 mod text;
-mod transport;
-mod web;
 
 pub use client::{RealtimeClient, Subscription};
 pub use error::{Error, ErrorCode};

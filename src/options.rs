@@ -103,14 +103,6 @@ impl TransportKind {
         )
     }
 
-    /// Whether this build carries a transport that sends by HTTP POST (any but `WebSocket`).
-    pub(crate) const POSTS_BUILT: bool = cfg!(any(
-        feature = "eventsource",
-        feature = "streaming",
-        feature = "iframe",
-        feature = "polling"
-    ));
-
     /// True when upstream messages travel over the transport itself rather than by HTTP POST.
     pub fn is_duplex(self) -> bool {
         self == TransportKind::WebSocket

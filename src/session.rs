@@ -313,6 +313,11 @@ impl<T> Outbox<T> {
         self.max_sent = 0;
     }
 
+    /// How many messages the current transport has not been given yet.
+    pub fn unsent_len(&self) -> usize {
+        self.items.len() - self.sent
+    }
+
     /// How many messages are unacknowledged (sent or not).
     pub fn len(&self) -> usize {
         self.items.len()
