@@ -17,8 +17,10 @@
 # by terser (installed here from npm into the tools dir when missing; without it the glue only
 # loses its comments). docs/SIZE.md has the figures.
 #
-# RT_FEATURES=websocket,polling builds a package with only those transports (the crate's cargo
-# features, docs/SIZE.md has the sizes), and RT_PKG_DIR=DIR writes it somewhere else than pkg/.
+# The package is built without the crate's Rust API (cargo feature `rust-api`: JavaScript uses the
+# class of src/js/client.js) and with every transport; RT_FEATURES=websocket,polling builds one
+# with only those transports (the crate's cargo features, docs/SIZE.md has the sizes), and
+# RT_PKG_DIR=DIR writes it somewhere else than pkg/.
 # Run scripts/setup.sh first (scripts/test.sh and scripts/demo.sh do).
 set -euo pipefail
 
@@ -41,8 +43,7 @@ if [ "$RT_WASM_ROUTE" = plain ] && [ -z "${RT_FORCE_WASM_ROUTE:-}" ] && rt_debia
 fi
 
 out="${RT_PKG_DIR:-pkg}"
-features=()
-[ -z "${RT_FEATURES:-}" ] || features=(--no-default-features --features "$RT_FEATURES")
+features=(--no-default-features --features "${RT_FEATURES:-websocket,eventsource,streaming,iframe,polling}")
 cargo_args=("${RT_WASM_ARGS[@]}" "${features[@]}")
 extra_env=()
 rustflags="-Ctarget-feature=-reference-types"

@@ -13,9 +13,10 @@
 // realtime_wasm_bg.wasm.d.ts) with `any` for JS values passed through the externref table. Nobody
 // calls those; `unknown` says the same without switching type checking off for whoever does.
 //
-// The class: `RealtimeClient` is written in JavaScript (src/js/client.js) and drives the wasm
-// file's `Port`, which is all wasm-bindgen exports. This script puts the class into the glue and
-// exports it from there, keeping `Port` to the module: without this step the package has no class.
+// The class: `RealtimeClient` is written in JavaScript (src/js/client.js) and drives the state
+// machine through the wasm file's three exports (`rt_new`, `rt_i`, `rt_free`: src/port.rs), all
+// wasm-bindgen exports. This script puts the class into the glue and exports it from there, and
+// keeps the three functions to the module: without this step the package has no class.
 //
 // Size (what a plain page downloads is the glue and the wasm file, gzipped):
 //  1. the JS snippets of src/js/ (wasm-bindgen copies them to snippets/ and the glue imports
@@ -44,6 +45,8 @@ const jsPath = file("realtime_wasm.js");
 const dtsPath = file("realtime_wasm.d.ts");
 const bgDtsPath = file("realtime_wasm_bg.wasm.d.ts");
 const MODULE = "./realtime_wasm_bg.js";
+/** The wasm exports src/js/client.js calls by name (src/port.rs): never renamed. */
+const MACHINE_EXPORTS = ["rt_new", "rt_i", "rt_free"];
 let wasm = readFileSync(wasmPath);
 let js = readFileSync(jsPath, "utf8");
 let dts = readFileSync(dtsPath, "utf8");
@@ -56,7 +59,7 @@ else if (withClass !== "added already") {
   console.error(`[finish-pkg] ERROR: the RealtimeClient class could not be added to the glue: ${withClass}`);
   process.exit(1);
 }
-say("RealtimeClient (src/js/client.js) in the glue and exported; Port kept to the module");
+say("RealtimeClient (src/js/client.js) in the glue and exported; rt_new, rt_i, rt_free kept to the module");
 
 const snippets = inlineSnippets(js);
 let inlined = new Map();
@@ -181,7 +184,8 @@ function declaredNames(code) {
 
 /**
  * `{ js }`: the glue with src/js/client.js at its top (its `export`s dropped), exporting its
- * `RealtimeClient`, and `Port` no longer exported; a string saying why not otherwise.
+ * `RealtimeClient`, and the machine's functions no longer exported (the class calls the wasm
+ * exports themselves: `wasm.rt_i`); a string saying why not otherwise.
  */
 function addClass(glue) {
   if (/^export \{ RealtimeClient \};$/m.test(glue)) return "added already";
@@ -189,13 +193,16 @@ function addClass(glue) {
   if (!existsSync(source)) return `${source} missing`;
   const text = readFileSync(source, "utf8");
   if (/^\s*import\b|^export (?:default|\{|\*)/m.test(text)) return "src/js/client.js is not a plain module";
-  if (!/^export class Port \{$/m.test(glue)) return "no `export class Port` in the glue";
+  for (const name of MACHINE_EXPORTS) {
+    if (!new RegExp(`^export function ${name}\\(`, "m").test(glue)) return `no \`export function ${name}\` in the glue`;
+  }
   const glueNames = new Set(declaredNames(glue));
   const clash = declaredNames(text).find((name) => glueNames.has(name));
   if (clash) return `src/js/client.js declares ${clash}, as the glue does`;
   const newline = glue.indexOf("\n") + 1;
-  const out = `${glue.slice(0, newline)}${text.replace(/^export /gm, "").trim()}\n${glue.slice(newline)}`;
-  return { js: `${out.replace(/^export class Port \{$/m, "class Port {").trimEnd()}\nexport { RealtimeClient };\n` };
+  let out = `${glue.slice(0, newline)}${text.replace(/^export /gm, "").trim()}\n${glue.slice(newline)}`;
+  for (const name of MACHINE_EXPORTS) out = out.replace(new RegExp(`^export function ${name}\\(`, "m"), `function ${name}(`);
+  return { js: `${out.trimEnd()}\nexport { RealtimeClient };\n` };
 }
 
 /**
@@ -363,7 +370,7 @@ function minifyImports(bytes, glue, inlinedModules) {
  * `InitOutput`. Returns `{ wasm, js, dts, bgDts, count }` or a string saying why not.
  */
 function minifyExports(bytes, glue, types, bgTypes) {
-  const KEEP = new Set(["memory", "__wbindgen_start"]);
+  const KEEP = new Set(["memory", "__wbindgen_start", ...MACHINE_EXPORTS]);
   const section = findSection(bytes, 7);
   if (!section) return "no export section";
   let p = section.body;

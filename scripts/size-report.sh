@@ -40,7 +40,8 @@ fi
 extra+=("RUSTFLAGS=${RUSTFLAGS:+$RUSTFLAGS }$rustflags")
 say "cargo build --release (names kept) in target/wasm-size"
 wasm_env env CARGO_TARGET_DIR="$ROOT/target/wasm-size" "${extra[@]}" \
-  cargo build -q --release --lib --target wasm32-unknown-unknown "${args[@]}"
+  cargo build -q --release --lib --target wasm32-unknown-unknown "${args[@]}" \
+  --no-default-features --features "${RT_FEATURES:-websocket,eventsource,streaming,iframe,polling}"
 wasm-bindgen --target web --keep-debug --out-dir "$out" \
   "$ROOT/target/wasm-size/wasm32-unknown-unknown/release/realtime_wasm.wasm"
 wasm-opt -Oz -g --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \

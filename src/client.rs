@@ -38,6 +38,8 @@ impl RealtimeClient {
     ///
     /// # Errors
     /// An [`ErrorCode::InvalidArgument`] error naming the bad URL or option.
+    // A constructor taking its options, as builders and struct literals hand them over.
+    #[allow(clippy::needless_pass_by_value)]
     pub fn new(url: &str, options: Options) -> Result<RealtimeClient, Error> {
         options.validate()?;
         let class = Class::new(&JsValue::from_str(url), &js_options(&options))
@@ -156,7 +158,10 @@ fn js_options(options: &Options) -> JsValue {
         .collect();
     set("transports", transports.into());
     let raw = options.protocol == Protocol::Raw;
-    set("protocol", JsValue::from_str(if raw { "raw" } else { "session" }));
+    set(
+        "protocol",
+        JsValue::from_str(if raw { "raw" } else { "session" }),
+    );
     // Pairs, not an object: a key may repeat.
     let query: js_sys::Array = options
         .query
@@ -231,7 +236,10 @@ fn error_from_js(error: &JsValue) -> Error {
         .into_iter()
         .find(|c| c.as_str() == code)
         .unwrap_or(ErrorCode::Protocol);
-    Error::new(code, field(error, "message").as_string().unwrap_or_default())
+    Error::new(
+        code,
+        field(error, "message").as_string().unwrap_or_default(),
+    )
 }
 
 /// Where a message came from, from the `info` object its listeners get.

@@ -1,9 +1,13 @@
 //! What the client tells its listeners.
 
+#[cfg(feature = "rust-api")]
 use js_sys::{JsString, Uint8Array};
+#[cfg(feature = "rust-api")]
 use wasm_bindgen::JsValue;
 
+#[cfg(feature = "rust-api")]
 use crate::error::Error;
+#[cfg(feature = "rust-api")]
 use crate::options::TransportKind;
 
 /// The client's lifecycle state.
@@ -31,6 +35,7 @@ impl ClientState {
     }
 }
 
+#[cfg(feature = "rust-api")]
 /// A message's payload, kept as the JavaScript value it arrived as (no copy through Rust).
 #[derive(Clone, Debug)]
 pub enum Data {
@@ -40,6 +45,7 @@ pub enum Data {
     Binary(Uint8Array),
 }
 
+#[cfg(feature = "rust-api")]
 impl Data {
     /// The text, if this is a text message.
     pub fn as_string(&self) -> Option<String> {
@@ -66,6 +72,7 @@ impl Data {
     }
 }
 
+#[cfg(feature = "rust-api")]
 /// Where a message came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageInfo {
@@ -99,6 +106,7 @@ pub struct Stats {
     pub upgrades: u64,
 }
 
+#[cfg(feature = "rust-api")]
 /// One event, as delivered to [`RealtimeClient::subscribe`](crate::RealtimeClient::subscribe) callbacks.
 #[derive(Clone, Debug)]
 pub enum ClientEvent {

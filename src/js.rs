@@ -15,8 +15,6 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::port::Port;
-
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 /** A transport name, in the order of preference you choose. */
@@ -198,7 +196,7 @@ extern "C" {
     #[derive(Debug, Clone)]
     pub(crate) type Class;
     #[wasm_bindgen(constructor, catch, js_class = RealtimeClient)]
-    fn construct(url: &JsValue, options: &JsValue, port: Port) -> Result<Class, JsValue>;
+    fn construct(url: &JsValue, options: &JsValue, exports: &JsValue) -> Result<Class, JsValue>;
     #[wasm_bindgen(method)]
     pub(crate) fn connect(this: &Class);
     #[wasm_bindgen(method, catch)]
@@ -210,7 +208,8 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub(crate) fn free(this: &Class);
     #[wasm_bindgen(method, catch)]
-    pub(crate) fn on(this: &Class, event: &JsValue, listener: &JsValue) -> Result<JsValue, JsValue>;
+    pub(crate) fn on(this: &Class, event: &JsValue, listener: &JsValue)
+        -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch)]
     pub(crate) fn off(this: &Class, event: &JsValue, listener: &JsValue) -> Result<(), JsValue>;
     #[wasm_bindgen(method)]
@@ -228,9 +227,10 @@ extern "C" {
 }
 
 impl Class {
-    /// `new RealtimeClient(url, options)` with a machine made here.
+    /// `new RealtimeClient(url, options)`, told where this wasm file's exports are (the class in
+    /// the npm package finds them in the glue it is part of).
     pub(crate) fn new(url: &JsValue, options: &JsValue) -> Result<Class, JsValue> {
-        Class::construct(url, options, Port::new())
+        Class::construct(url, options, &wasm_bindgen::exports())
     }
 }
 
@@ -284,7 +284,9 @@ impl JsRealtimeClient {
 
     /// `on(event, listener)`.
     pub fn on(&self, event: JsValue, listener: JsListener) -> Result<JsUnsubscribe, JsValue> {
-        self.class().on(&event, &listener).map(JsCast::unchecked_into)
+        self.class()
+            .on(&event, &listener)
+            .map(JsCast::unchecked_into)
     }
 
     /// `off(event, listener)`.

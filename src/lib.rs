@@ -167,6 +167,7 @@ compile_error!(
 );
 
 pub mod backoff;
+#[cfg(feature = "rust-api")]
 mod client;
 mod error;
 mod event;
@@ -177,9 +178,12 @@ mod port;
 pub mod session;
 mod text;
 
+#[cfg(feature = "rust-api")]
 pub use client::{RealtimeClient, Subscription};
 pub use error::{Error, ErrorCode};
-pub use event::{ClientEvent, ClientState, Data, MessageInfo, Stats};
+#[cfg(feature = "rust-api")]
+pub use event::{ClientEvent, Data, MessageInfo};
+pub use event::{ClientState, Stats};
 pub use options::{Options, Protocol, ReconnectOptions, TransportKind};
 
 /// The heap of the wasm build: a first-fit free list that merges neighbours as they are freed,

@@ -1,17 +1,28 @@
-//! The machine as JavaScript drives it: [`Port`], the one class the wasm file exports.
+//! The machine as JavaScript drives it: three functions the wasm file exports, over the
+//! machines of a page's clients ([`Port`]s, by number).
 //!
-//! `src/js/client.js` tells the machine what happened with `port.i(op, a, b, c, d, e)` (the
-//! [`op`] codes), then takes the commands it answers with one by one: `port.next()` gives a
-//! command's code ([`cmd`]) and `port.arg(i)` its arguments. Numbers only cross: payloads, URLs,
-//! session ids and words stay in JavaScript, and nothing in the wasm file calls into JavaScript
-//! but the clock. That keeps the package small and the machine's input and output exactly the
-//! calls a native test makes (`src/machine/tests.rs`).
+//! `src/js/client.js` makes a machine with `rt_new()`, tells it what happened with
+//! `rt_i(port, op, a, b, c, d, e)` (the [`op`] codes), takes the commands it answers with one by
+//! one (`rt_i(port, NEXT)` gives a command's code, [`cmd`], and `rt_i(port, ARG, k)` its
+//! arguments), and frees it with `rt_free(port)`. Everything goes through one function of
+//! numbers: wasm-bindgen's glue for an exported class or method costs tens of bytes per
+//! parameter, and the class's own bookkeeping (a borrow flag, a finalizer, error strings) more.
+//! Numbers only cross: payloads, URLs, session ids and words stay in JavaScript, and nothing in
+//! the wasm file calls into JavaScript but the clock. That keeps the package small and the
+//! machine's input and output exactly the calls a native test makes (`src/machine/tests.rs`).
+//!
+//! JavaScript calls the raw exports (`exports.rt_i(...)`): the package's class finds them in the
+//! glue it is inlined into, Rust code passes [`wasm_bindgen::exports`].
+
+use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
 use crate::backoff::Backoff;
 use crate::error::ErrorCode;
-use crate::machine::{Command, Config, Event, Failure, Machine, Order, Prefix, Refusal, Timer, Why};
+use crate::machine::{
+    Command, Config, Event, Failure, Machine, Order, Prefix, Refusal, Timer, Why,
+};
 use crate::options::TransportKind;
 
 /// What JavaScript tells the machine (`port.i(op, ...)`; the same numbers in `src/js/client.js`).
@@ -64,8 +75,22 @@ pub(crate) mod op {
     pub const AUTO: u32 = 22;
     /// `(code, dropped?)`: `close()`, or `free()`.
     pub const CLOSE: u32 = 23;
-    /// `(what)` → 0 the state, 1 the open transport (-1: none), 2.. 8 the statistics.
+    /// `(what)` → 0 the state, 1 the open transport (-1: none), 2.. 8 the statistics, 9 the
+    /// transports this build carries (a bit each, `TransportKind as u32`).
     pub const READ: u32 = 24;
+    /// → the next command's code ([`super::cmd`]), or -1 when there is nothing left to do.
+    pub const NEXT: u32 = 25;
+    /// `(k)` → argument `k` of the command `NEXT` gave last.
+    pub const ARG: u32 = 26;
+    /// `(flags, order, connect timeout, poll interval, long-poll timeout)`, then
+    /// `CONFIGURE_MORE`: the options of a client that has not connected. `flags`: raw protocol
+    /// 1, upgrade 2, reconnect 4, a limit of attempts 8, `sendUrl` given 16; `order`: the
+    /// transports, three bits each from the lowest, kind + 1.
+    pub const CONFIGURE: u32 = 27;
+    /// `(max queued, max attempts, heartbeat timeout, initial delay, max delay)`; then `SEED`.
+    pub const CONFIGURE_MORE: u32 = 28;
+    /// `(0, 0, seed)`: seeds the jitter and puts the options set before into effect.
+    pub const SEED: u32 = 29;
 }
 
 /// What the machine asks of JavaScript (`port.next()`, with `port.arg(0..)`).
@@ -92,12 +117,13 @@ pub(crate) mod cmd {
     pub const EVENT: i32 = 11;
 }
 
-/// One client's state machine, for `src/js/client.js`. Made fresh, then [configured](Port::configure)
-/// with the checked options.
-#[wasm_bindgen(skip_typescript)]
+/// One client's state machine, for `src/js/client.js`. Made fresh, then configured with the
+/// checked options ([`op::CONFIGURE`], [`op::CONFIGURE_MORE`], [`op::SEED`]).
 #[derive(Debug)]
-pub struct Port {
+pub(crate) struct Port {
     machine: Machine,
+    /// The options being set (`CONFIGURE`, `CONFIGURE_MORE`), in effect from `SEED` on.
+    cfg: Config,
     args: [f64; 9],
 }
 
@@ -116,73 +142,71 @@ fn kind(kind: TransportKind) -> f64 {
     f64::from(kind as u32)
 }
 
-#[wasm_bindgen]
+/// The transports this build carries, a bit each (`TransportKind as u32`).
+const BUILT: u32 = {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < TransportKind::ALL.len() {
+        if TransportKind::ALL[i].is_built() {
+            bits |= 1 << i;
+        }
+        i += 1;
+    }
+    bits
+};
+
+thread_local! {
+    /// The page's machines, by number; `None`: freed, the number free for the next one.
+    static PORTS: RefCell<Vec<Option<Port>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A new machine (unconfigured: a client with no transport, closed); returns its number.
+#[wasm_bindgen(skip_typescript)]
+pub fn rt_new() -> u32 {
+    PORTS.with_borrow_mut(|ports| {
+        let free = ports.iter().position(Option::is_none);
+        let index = free.unwrap_or(ports.len());
+        if free.is_none() {
+            ports.push(None);
+        }
+        ports[index] = Some(Port::new());
+        index as u32
+    })
+}
+
+/// Reports `op` with its arguments to machine `port` (see [`Port::i`]); 0 for a machine that is
+/// not there (freed).
+#[wasm_bindgen(skip_typescript)]
+pub fn rt_i(port: u32, op: u32, a: u32, b: u32, c: f64, d: f64, e: f64) -> f64 {
+    PORTS.with_borrow_mut(|ports| match ports.get_mut(port as usize) {
+        Some(Some(machine)) => machine.i(op, a, b, c, d, e),
+        _ => 0.0,
+    })
+}
+
+/// Frees machine `port` (its number may be given to the next one).
+#[wasm_bindgen(skip_typescript)]
+pub fn rt_free(port: u32) {
+    PORTS.with_borrow_mut(|ports| {
+        if let Some(slot) = ports.get_mut(port as usize) {
+            *slot = None;
+        }
+    });
+}
+
 impl Port {
     /// An unconfigured machine (a client with no transport, closed).
-    #[wasm_bindgen(constructor)]
-    pub fn new() -> Port {
+    pub(crate) fn new() -> Port {
         Port {
             machine: Machine::new(Config::default(), now, 1),
+            cfg: Config::default(),
             args: [0.0; 9],
         }
     }
 
-    /// The transports this build carries, a bit each (`TransportKind as u32`).
-    pub fn built(&self) -> u32 {
-        TransportKind::ALL
-            .into_iter()
-            .filter(|kind| kind.is_built())
-            .fold(0, |bits, kind| bits | 1 << kind as u32)
-    }
-
-    /// Sets the options. `flags`: raw protocol 1, upgrade 2, reconnect 4, a limit of attempts 8,
-    /// `sendUrl` given 16; `order`: the transports, three bits each from the lowest, kind + 1.
-    #[allow(clippy::too_many_arguments)]
-    pub fn configure(
-        &mut self,
-        flags: u32,
-        connect_timeout_ms: u32,
-        poll_interval_ms: u32,
-        long_poll_timeout_ms: u32,
-        heartbeat_timeout_ms: u32,
-        max_queued: u32,
-        initial_delay_ms: u32,
-        max_delay_ms: u32,
-        max_attempts: u32,
-        order: u32,
-        seed: f64,
-    ) {
-        let mut kinds = [TransportKind::WebSocket; 6];
-        let mut count = 0;
-        let mut rest = order;
-        while rest & 7 != 0 && count < 6 {
-            kinds[count] = TransportKind::ALL[((rest & 7) as usize - 1).min(5)];
-            count += 1;
-            rest >>= 3;
-        }
-        let on = |bit: u32| flags & bit != 0;
-        let cfg = Config {
-            transports: Order::new(&kinds[..count]),
-            raw: on(1),
-            connect_timeout_ms,
-            poll_interval_ms,
-            long_poll_timeout_ms,
-            heartbeat_timeout_ms,
-            backoff: on(4).then_some(Backoff {
-                initial_delay_ms,
-                max_delay_ms,
-                max_attempts: on(8).then_some(max_attempts),
-            }),
-            upgrade: on(2),
-            max_queued,
-            send_url: on(16),
-        };
-        self.machine = Machine::new(cfg, now, seed as u64);
-    }
-
     /// Tells the machine what happened (`op` with its arguments, see [`op`]); returns its answer:
-    /// whether to deliver a message, a refusal, the resume point, a reading.
-    pub fn i(&mut self, op: u32, a: u32, b: u32, c: f64, d: f64, e: f64) -> f64 {
+    /// whether to deliver a message, a refusal, the resume point, a reading, a command.
+    pub(crate) fn i(&mut self, op: u32, a: u32, b: u32, c: f64, d: f64, e: f64) -> f64 {
         let m = &mut self.machine;
         let text = Why::Text(c as u32);
         let yes = |answer: bool| f64::from(u8::from(answer));
@@ -241,35 +265,69 @@ impl Port {
                     5 => s.bytes_out as f64,
                     6 => s.reconnects as f64,
                     7 => s.fallbacks as f64,
-                    _ => s.upgrades as f64,
+                    8 => s.upgrades as f64,
+                    _ => BUILT.into(),
                 };
             }
+            op::NEXT => {
+                let Some(command) = m.next() else {
+                    return -1.0;
+                };
+                let (code, args) = encode(command);
+                self.args = args;
+                return code.into();
+            }
+            op::ARG => return self.args.get(a as usize).copied().unwrap_or(0.0),
+            op::CONFIGURE => {
+                let mut kinds = [TransportKind::WebSocket; 6];
+                let mut count = 0;
+                let mut order = b;
+                while order & 7 != 0 && count < 6 {
+                    kinds[count] = TransportKind::ALL[((order & 7) as usize - 1).min(5)];
+                    count += 1;
+                    order >>= 3;
+                }
+                let cfg = &mut self.cfg;
+                cfg.transports = Order::new(&kinds[..count]);
+                cfg.raw = a & 1 != 0;
+                cfg.upgrade = a & 2 != 0;
+                cfg.send_url = a & 16 != 0;
+                // The backoff is filled in by CONFIGURE_MORE; `None`: no reconnection.
+                cfg.backoff = (a & 4 != 0).then_some(Backoff {
+                    initial_delay_ms: 0,
+                    max_delay_ms: 0,
+                    max_attempts: (a & 8 != 0).then_some(0),
+                });
+                cfg.connect_timeout_ms = c as u32;
+                cfg.poll_interval_ms = d as u32;
+                cfg.long_poll_timeout_ms = e as u32;
+            }
+            op::CONFIGURE_MORE => {
+                let cfg = &mut self.cfg;
+                cfg.max_queued = a;
+                cfg.heartbeat_timeout_ms = c as u32;
+                if let Some(backoff) = &mut cfg.backoff {
+                    backoff.initial_delay_ms = d as u32;
+                    backoff.max_delay_ms = e as u32;
+                    if let Some(max) = &mut backoff.max_attempts {
+                        *max = b;
+                    }
+                }
+            }
+            op::SEED => m.configure(self.cfg, whole(c)),
             _ => {}
         }
         0.0
     }
-
-    /// The next command's code ([`cmd`]; its arguments by [`Port::arg`]), or -1 when there is
-    /// nothing left to do.
-    pub fn next(&mut self) -> i32 {
-        let Some(command) = self.machine.next() else {
-            return -1;
-        };
-        let (code, args) = encode(command);
-        self.args = args;
-        code
-    }
-
-    /// Argument `i` of the command [`Port::next`] gave last.
-    pub fn arg(&self, i: usize) -> f64 {
-        self.args.get(i).copied().unwrap_or(0.0)
-    }
 }
 
-/// The clock: wall-clock milliseconds (`Instant::now` panics on wasm32; deadlines must survive
-/// timers throttled in background tabs, so they are judged by the clock, not by timer ticks).
-fn now() -> f64 {
-    js_sys::Date::now()
+#[wasm_bindgen]
+extern "C" {
+    /// The clock: wall-clock milliseconds (`Instant::now` panics on wasm32; deadlines must
+    /// survive timers throttled in background tabs, so they are judged by the clock, not by timer
+    /// ticks). Bound here rather than through js-sys, whose glue would come along.
+    #[wasm_bindgen(js_namespace = Date)]
+    fn now() -> f64;
 }
 
 /// A command as JavaScript gets it: its code and up to nine numbers.

@@ -11,8 +11,9 @@
 // so nothing it opened reports after it was released.
 //
 // scripts/finish-pkg.mjs inlines this module into the package's glue and exports the class from
-// there: no imports here, and no top-level name the glue declares. In that module `Port` is the
-// wasm class; elsewhere (Rust's `JsRealtimeClient::new`, the browser tests) the port is passed in.
+// there: no imports here, and no top-level name the glue declares. In that module `wasm` holds
+// the wasm file's exports (`rt_new`, `rt_i`, `rt_free`: src/port.rs); elsewhere (Rust's
+// `JsRealtimeClient::new`, the browser tests) they are passed to the constructor.
 
 // Transport kinds, in `TransportKind` order (a test in src/client.rs checks it).
 const KINDS = ["websocket", "eventsource", "streaming", "iframe", "longpolling", "polling"];
@@ -22,7 +23,8 @@ const BUILTIN = ["open", "message", "close", "error", "transport", "reconnecting
 // What the machine is told (`op` in src/port.rs).
 const OPENED = 0, RAW = 1, MSG = 2, OPEN = 3, ACK = 4, BEAT = 5, GAP = 6, RECYCLE = 7, REFUSED = 8, ENDED = 9,
   BAD = 10, RX = 11, CLOSED = 12, TIMER = 13, WAKE = 14, POSTED = 15, POST_FAILED = 16, PROBE_OK = 17,
-  PROBE_FAILED = 18, AFTER = 19, SEND = 20, CONNECT = 21, AUTO = 22, CLOSE = 23, READ = 24;
+  PROBE_FAILED = 18, AFTER = 19, SEND = 20, CONNECT = 21, AUTO = 22, CLOSE = 23, READ = 24, NEXT = 25, ARG = 26,
+  CONFIGURE = 27, CONFIGURE_MORE = 28, SEED = 29;
 // The attempt of frames that arrive in an upstream POST's answer (`machine::SESSION`).
 const SESSION = 4294967295;
 // The largest message (bytes as sent), `MAX_MESSAGE_BYTES` in src/machine/mod.rs.
@@ -41,8 +43,6 @@ const describe = (v) =>
       : typeof v == "string" ? `the string ${JSON.stringify(v)}`
         : typeof v == "number" ? `the number ${v}`
           : typeof v;
-/** An `invalid_argument` error: `what` followed by a description of `value`. */
-const invalid = (what, value) => fail(what + describe(value), "invalid_argument");
 /** UTF-8 bytes of `text`, exactly only where it could matter for the size limit. */
 const utf8 = (text) => (text.length * 3 <= MAX_MESSAGE ? text.length : new TextEncoder().encode(text).length);
 
@@ -117,15 +117,18 @@ const http = (what, x) => [`${what} answered HTTP ${x.status}`, 1000 * (+x.getRe
  * with U+0000). `feed(text)` calls `emit(data, type, lastEventId)` per event.
  */
 export class EventStream {
-  constructor(emit) {
+  /** `start`: whether the text fed first is the start of the stream (where a BOM is stripped). */
+  constructor(emit, start = 1) {
     this.emit = emit;
     this.rest = this.data = this.type = this.id = "";
     this.cr = 0;
-    this.start = 1;
+    this.start = start;
   }
 
   feed(text) {
-    if (this.start && text) {
+    // Nothing to read, and the state (a CR waiting for its LF) stays as it is.
+    if (!text) return;
+    if (this.start) {
       this.start = 0;
       if (text[0] == "\uFEFF") text = text.slice(1);
     }
@@ -202,23 +205,13 @@ const MAX_MS = 86400000;
 const refuse = (message) => {
   throw fail(message, "invalid_argument");
 };
-const wrong = (what, value) => {
-  throw invalid(what, value);
-};
+/** Throws `WHAT: expected EXPECTED, got VALUE`. */
+const wrong = (what, expected, value) => refuse(`${what}: expected ${expected}, got ${describe(value)}`);
 const isObject = (v) => typeof v == "object" && v !== null && !Array.isArray(v);
-const checkKeys = (what, object, allowed) => {
-  for (const key of Object.keys(object)) {
-    if (!allowed.includes(key)) refuse(`${what}: unknown option ${JSON.stringify(key)} (known: ${allowed.join(", ")})`);
-  }
-};
-const wholeIn = (what, v, min, max) =>
-  typeof v != "number" ? wrong(`${what}: expected a number, got `, v)
-    : Number.isInteger(v) && v >= min && v <= max ? v
-      : refuse(`${what}: ${describe(v)} is out of range (a whole number from ${min} to ${max})`);
 
 /** `url` resolved against the page and checked (http: or https:), without its fragment. */
 export function checkUrl(url) {
-  if (typeof url != "string") wrong("url: expected a string, got ", url);
+  if (typeof url != "string") wrong("url", "a string", url);
   let parsed;
   try {
     parsed = new URL(url, globalThis.location?.href);
@@ -233,96 +226,86 @@ export function checkUrl(url) {
 }
 
 /**
- * The settings of `new RealtimeClient(url, o)`, checked: every wrong type, value or combination
- * throws an `Error` with code `invalid_argument` naming the offending input (Rust's typed
- * `Options` are checked by `Options::validate`, src/options.rs, in the same words). `built`: the
- * transports this build carries, a bit each.
+ * The settings of `new RealtimeClient(url, options)`, checked: every wrong type, value or
+ * combination throws an `Error` with code `invalid_argument` naming the offending input (Rust's
+ * typed `Options` are checked by `Options::validate`, src/options.rs, in the same words).
+ * `built`: the transports this build carries, a bit each.
  */
-function settings(url, o, built) {
-  const s = {
-    url: checkUrl(url),
-    transports: DEFAULT_ORDER.filter((kind) => built >> kind & 1),
-    query: [],
-    raw: false,
-    connectTimeoutMs: 5000,
-    pollIntervalMs: 1000,
-    longPollTimeoutMs: 25000,
-    heartbeatTimeoutMs: 35000,
-    reconnect: { initialDelayMs: 500, maxDelayMs: 15000, maxAttempts: null },
-    upgrade: true,
-    withCredentials: false,
-    maxQueuedMessages: 1000,
-    autoConnect: true,
+function settings(url, options, built) {
+  url = checkUrl(url);
+  const o = options ?? {};
+  // Reads `object[key]` (`what` names it): `fallback` when absent, else it must pass `ok`.
+  const read = (what, object, keys) => {
+    if (!isObject(object)) wrong(what, "an object", object);
+    for (const key in object) if (!keys.includes(key)) refuse(`${what}: unknown option ${JSON.stringify(key)} (known: ${keys.join(", ")})`);
+    return (key, fallback, ok, expected, min = 0, max = MAX_MS) => {
+      const v = object[key], name = `${what}.${key}`;
+      if (v === undefined) return fallback;
+      if (!ok(v)) wrong(name, expected, v);
+      if (typeof v == "number" && !(Number.isInteger(v) && v >= min && v <= max)) refuse(`${name}: ${describe(v)} is out of range (a whole number from ${min} to ${max})`);
+      return v;
+    };
   };
-  if (o == null) return s;
-  if (!isObject(o)) wrong("options: expected an object, got ", o);
-  checkKeys("options", o, OPTIONS);
-  const { transports, protocol, query, reconnect, sendUrl } = o;
-  if (transports !== undefined) {
-    if (!Array.isArray(transports)) wrong("options.transports: expected an array of transport names, got ", transports);
-    if (!transports.length) refuse("options.transports: must name at least one transport");
-    s.transports = [];
-    for (const name of transports) {
-      if (typeof name != "string") wrong("options.transports: expected transport names, got ", name);
-      const kind = KINDS.indexOf(name);
-      if (kind < 0) refuse(`options.transports: unknown transport "${name}" (expected one of ${KINDS.join(", ")})`);
-      if (s.transports.includes(kind)) refuse(`options.transports: ${name} is listed twice`);
-      if (!(built >> kind & 1)) {
-        refuse(`options.transports: ${name} is not in this build of realtime-wasm (it was built without the cargo feature "${kind > 3 ? "polling" : name}")`);
-      }
-      s.transports.push(kind);
-    }
+  const get = read("options", o, OPTIONS);
+  const number = (v) => typeof v == "number", flag = (v) => typeof v == "boolean";
+  const names = get("transports", undefined, Array.isArray, "an array of transport names");
+  const transports = names ? [] : DEFAULT_ORDER.filter((kind) => built >> kind & 1);
+  if (names && !names.length) refuse("options.transports: must name at least one transport");
+  for (const name of names ?? []) {
+    const kind = KINDS.indexOf(name);
+    if (typeof name != "string") wrong("options.transports", "transport names", name);
+    if (kind < 0) refuse(`options.transports: unknown transport "${name}" (expected one of ${KINDS.join(", ")})`);
+    if (transports.includes(kind)) refuse(`options.transports: ${name} is listed twice`);
+    if (!(built >> kind & 1)) refuse(`options.transports: ${name} is not in this build of realtime-wasm (it was built without the cargo feature "${kind > 3 ? "polling" : name}")`);
+    transports.push(kind);
   }
-  if (protocol !== undefined) {
-    if (protocol !== "session" && protocol !== "raw") wrong('options.protocol: expected "session" or "raw", got ', protocol);
-    s.raw = protocol == "raw";
+  const raw = get("protocol", "session", (v) => v == "session" || v == "raw", '"session" or "raw"') == "raw";
+  const query = Object.entries(get("query", {}, isObject, "an object of strings"));
+  for (const [key, value] of query) if (typeof value != "string") wrong(`options.query.${key}`, "a string", value);
+  let reconnect = get("reconnect", true, (v) => flag(v) || isObject(v), "false or { initialDelayMs, maxDelayMs, maxAttempts }");
+  if (reconnect) {
+    const r = read("options.reconnect", reconnect === true ? {} : reconnect, RECONNECT);
+    reconnect = {
+      initialDelayMs: r("initialDelayMs", 500, number, "a number"),
+      maxDelayMs: r("maxDelayMs", 15000, number, "a number"),
+      maxAttempts: r("maxAttempts", undefined, (v) => v === null || number(v), "a number or null", 0, 4294967295) ?? null,
+    };
+    if (reconnect.maxDelayMs < reconnect.initialDelayMs) refuse("options.reconnect.maxDelayMs: must not be less than initialDelayMs");
   }
-  if (query !== undefined) {
-    // An object of strings, or [key, value] pairs (a key may repeat).
-    const pairs = Array.isArray(query) ? query : isObject(query) ? Object.entries(query) : wrong("options.query: expected an object of strings, got ", query);
-    for (const pair of pairs) {
-      if (!Array.isArray(pair) || pair.length != 2 || typeof pair[0] != "string") wrong("options.query: expected [key, value] pairs, got ", pair);
-      if (typeof pair[1] != "string") wrong(`options.query.${pair[0]}: expected a string, got `, pair[1]);
-      s.query.push(pair);
-    }
-  }
-  // The least of each: a pause may be zero, a timeout or a queue may not.
-  for (const [key, min] of [["connectTimeoutMs", 1], ["pollIntervalMs", 0], ["longPollTimeoutMs", 1], ["heartbeatTimeoutMs", 1], ["maxQueuedMessages", 1]]) {
-    if (o[key] !== undefined) s[key] = wholeIn(`options.${key}`, o[key], min, MAX_MS);
-  }
-  if (reconnect === false) s.reconnect = false;
-  else if (reconnect !== undefined && reconnect !== true) {
-    if (!isObject(reconnect)) wrong("options.reconnect: expected false or { initialDelayMs, maxDelayMs, maxAttempts }, got ", reconnect);
-    checkKeys("options.reconnect", reconnect, RECONNECT);
-    const r = s.reconnect;
-    for (const key of ["initialDelayMs", "maxDelayMs"]) {
-      if (reconnect[key] !== undefined) r[key] = wholeIn(`options.reconnect.${key}`, reconnect[key], 0, MAX_MS);
-    }
-    if (r.maxDelayMs < r.initialDelayMs) refuse("options.reconnect.maxDelayMs: must not be less than initialDelayMs");
-    const { maxAttempts } = reconnect;
-    if (maxAttempts != null) r.maxAttempts = wholeIn("options.reconnect.maxAttempts", maxAttempts, 0, 4294967295);
-  }
-  for (const key of ["upgrade", "withCredentials", "autoConnect"]) {
-    const v = o[key];
-    if (v !== undefined) s[key] = typeof v == "boolean" ? v : wrong(`options.${key}: expected true or false, got `, v);
-  }
+  let sendUrl = get("sendUrl", undefined, (v) => typeof v == "string", "a URL string");
   if (sendUrl !== undefined) {
-    if (!s.raw) refuse('options.sendUrl: only used with protocol "raw" (the session protocol posts to its own endpoint)');
-    if (typeof sendUrl != "string") wrong("options.sendUrl: expected a URL string, got ", sendUrl);
+    if (!raw) refuse('options.sendUrl: only used with protocol "raw" (the session protocol posts to its own endpoint)');
     try {
-      s.sendUrl = new URL(sendUrl, globalThis.location?.href).href;
+      sendUrl = new URL(sendUrl, globalThis.location?.href).href;
     } catch {
       refuse(`options.sendUrl: ${JSON.stringify(sendUrl)} is not a valid URL`);
     }
   }
-  return s;
+  return {
+    url,
+    origin: new URL(url).origin,
+    transports,
+    raw,
+    query,
+    reconnect,
+    sendUrl,
+    // The least of each: a pause may be zero, a timeout or a queue may not.
+    connectTimeoutMs: get("connectTimeoutMs", 5000, number, "a number", 1),
+    pollIntervalMs: get("pollIntervalMs", 1000, number, "a number"),
+    longPollTimeoutMs: get("longPollTimeoutMs", 25000, number, "a number", 1),
+    heartbeatTimeoutMs: get("heartbeatTimeoutMs", 35000, number, "a number", 1),
+    maxQueuedMessages: get("maxQueuedMessages", 1000, number, "a number", 1),
+    upgrade: get("upgrade", true, flag, "true or false"),
+    withCredentials: get("withCredentials", false, flag, "true or false"),
+    autoConnect: get("autoConnect", true, flag, "true or false"),
+  };
 }
 
-// ---- transports: (driver, makeUrl, sink) -> { close(), send?(data), watch?(name) } ----
+// ---- transports: (settings, makeUrl, sink) -> { close(), send?(data), watch?(name) } ----
 // `makeUrl()` is the URL of a request with the current resume point. A sink: open(), text(data,
 // event, id), bin(bytes), batch(events), close(reason, retryAfterMs, http).
 
-function websocket(d, makeUrl, on) {
+function websocket(s, makeUrl, on) {
   const ws = new WebSocket(makeUrl());
   ws.binaryType = "arraybuffer";
   ws.onopen = () => on.open();
@@ -338,17 +321,17 @@ function websocket(d, makeUrl, on) {
   };
 }
 
-function eventsource(d, makeUrl, on) {
-  const es = new EventSource(makeUrl(), { withCredentials: d.s.withCredentials });
+function eventsource(s, makeUrl, on, names) {
+  const es = new EventSource(makeUrl(), { withCredentials: s.withCredentials });
   let live = 1;
-  const names = new Set();
+  const watched = new Set();
   // Raw event streams: a listener per event name the page listens for (EventSource has no
   // "any event"); ids are passed on. Session frames carry their own sequence numbers.
   const watch = (name) => {
-    if (names.has(name)) return;
-    names.add(name);
+    if (watched.has(name)) return;
+    watched.add(name);
     es.addEventListener(name, (e) => live && typeof e.data == "string" &&
-      on.text(e.data, name == "message" ? undefined : name, (d.s.raw && e.lastEventId) || undefined));
+      on.text(e.data, name == "message" ? undefined : name, (s.raw && e.lastEventId) || undefined));
   };
   es.onopen = () => live && on.open();
   // The browser would reconnect on its own, but with the URL it first had: the machine decides
@@ -360,7 +343,7 @@ function eventsource(d, makeUrl, on) {
     if (live) on.close(dropped ? "event stream dropped" : "event stream refused");
   };
   watch("message");
-  if (d.s.raw) d.names.forEach(watch);
+  if (s.raw) names.forEach(watch);
   return {
     watch,
     close() {
@@ -370,7 +353,7 @@ function eventsource(d, makeUrl, on) {
   };
 }
 
-function streaming(d, makeUrl, on) {
+function streaming(s, makeUrl, on) {
   // How the body is read: session events split by `plainEvents` (0) until one is not of the
   // plain shape, then by the parser (1); raw: the parser for an event stream (1), lines (2).
   let mode = 0, offset = 0, parser, rest = "";
@@ -391,7 +374,8 @@ function streaming(d, makeUrl, on) {
       }
       mode = 1;
       const events = [];
-      parser = new EventStream((data) => events.push(data));
+      // From where the plain events end: the start of the stream only if that is offset 0.
+      parser = new EventStream((data) => events.push(data), !offset);
       parser.flush = () => events.length && on.batch(events.splice(0));
     }
     const chunk = text.slice(offset);
@@ -402,14 +386,14 @@ function streaming(d, makeUrl, on) {
       parser.flush?.();
     }
   };
-  const req = request("GET", makeUrl(), null, d.s.withCredentials, (state, x) => {
+  const req = request("GET", makeUrl(), null, s.withCredentials, (state, x) => {
     if (state == 2) {
       if (x.status < 200 || x.status > 299) return on.close(...http("stream", x), 1);
       const type = x.getResponseHeader("Content-Type");
       const events = /^text\/event-stream/.test(type);
       // A captive portal's or proxy's page, not the server's stream.
-      if (!d.s.raw && !events) return on.close(`stream answered ${type || "no content type"}, not an event stream`, 0, 1);
-      if (d.s.raw) {
+      if (!s.raw && !events) return on.close(`stream answered ${type || "no content type"}, not an event stream`, 0, 1);
+      if (s.raw) {
         mode = events ? 1 : 2;
         parser = new EventStream((data, type, id) => on.text(data, type == "message" ? undefined : type, id || undefined));
         on.open();
@@ -425,7 +409,7 @@ function streaming(d, makeUrl, on) {
 
 let callbacks = 0;
 
-function iframe(d, makeUrl, on) {
+function iframe(s, makeUrl, on) {
   const doc = globalThis.document;
   if (!doc) throw Error("needs a page with a document");
   const frame = doc.createElement("iframe");
@@ -436,14 +420,14 @@ function iframe(d, makeUrl, on) {
   // from another process), so the last messages may arrive after `load`: its end is reported once
   // it loaded and nothing arrived for a moment. Raw: a message arriving after the end is lost;
   // session: it is only sent again by the resume, so a long wait would delay every reconnect.
-  const grace = d.s.raw ? 500 : 50;
+  const grace = s.raw ? 500 : 50;
   let url = makeUrl(), live = 1, loaded = 0, timer, name, listener;
   const activity = () => {
     if (!loaded) return;
     clearTimeout(timer);
     timer = setTimeout(() => live && on.close("iframe stream ended"), grace);
   };
-  if (d.s.raw) {
+  if (s.raw) {
     // The seeds' style: the scripts call `parent[NAME](data)`.
     let opened = 0;
     name = `__realtimeWasmIframe${++callbacks}`;
@@ -457,7 +441,7 @@ function iframe(d, makeUrl, on) {
   } else {
     // Only messages from this transport's own frame, from the server's origin.
     listener = ({ origin, source, data }) => {
-      if (live && origin === d.origin && source === frame.contentWindow && typeof data == "string") {
+      if (live && origin === s.origin && source === frame.contentWindow && typeof data == "string") {
         on.text(data);
         activity();
       }
@@ -485,7 +469,7 @@ function iframe(d, makeUrl, on) {
 }
 
 /** Long polling (`long`) or short polling: a loop of GETs, each URL with the current resume point. */
-function polling(d, long, makeUrl, on) {
+function polling(s, long, makeUrl, on) {
   let live = 1, opened = 0, req, timer;
   const stop = (reason, retryAfter, status) => {
     clearTimeout(timer);
@@ -496,9 +480,9 @@ function polling(d, long, makeUrl, on) {
     let url = makeUrl();
     // The first poll of a session attempt is answered at once (it opens the transport); only
     // the later ones ask the server to hold them.
-    if (long && !d.s.raw && opened) url += `${url.includes("?") ? "&" : "?"}wait=${d.s.longPollTimeoutMs}`;
+    if (long && !s.raw && opened) url += `${url.includes("?") ? "&" : "?"}wait=${s.longPollTimeoutMs}`;
     try {
-      req = request("GET", url, null, d.s.withCredentials, (state, x) => {
+      req = request("GET", url, null, s.withCredentials, (state, x) => {
         if (state == 0) return stop("poll request failed");
         if (state != 4) return;
         clearTimeout(timer);
@@ -506,22 +490,22 @@ function polling(d, long, makeUrl, on) {
         if (x.status < 200 || x.status > 299) {
           // The session protocol's refusals carry an `x` frame in the body (unknown session, bad
           // token), which the machine must see to start over.
-          if (!d.s.raw && body[0] == "{") on.text(body);
+          if (!s.raw && body[0] == "{") on.text(body);
           return stop(...http("poll", x), 1);
         }
-        if (!opened++ && d.s.raw) on.open();
+        if (!opened++ && s.raw) on.open();
         // Raw protocol: an empty answer (204) is "no message".
-        if (!(d.s.raw && (x.status == 204 || !body))) on.text(body);
+        if (!(s.raw && (x.status == 204 || !body))) on.text(body);
         if (!live) return;
         if (long) poll();
-        else timer = setTimeout(poll, d.s.pollIntervalMs);
+        else timer = setTimeout(poll, s.pollIntervalMs);
       });
     } catch (e) {
       return stop(`${url}: ${e.message}`);
     }
     // A long poll held longer than the server may hold it is abandoned and asked again ("timeout
     // retry"), not counted as a failure: some proxies swallow held requests silently.
-    if (long) timer = setTimeout(() => (req.close(), poll()), d.s.longPollTimeoutMs + LONG_POLL_GRACE);
+    if (long) timer = setTimeout(() => (req.close(), poll()), s.longPollTimeoutMs + LONG_POLL_GRACE);
   };
   poll();
   return {
@@ -537,80 +521,89 @@ const OPENERS = [
   eventsource,
   streaming,
   iframe,
-  (d, makeUrl, on) => polling(d, true, makeUrl, on),
-  (d, makeUrl, on) => polling(d, false, makeUrl, on),
+  (s, makeUrl, on) => polling(s, true, makeUrl, on),
+  (s, makeUrl, on) => polling(s, false, makeUrl, on),
 ];
 
 // ---- the client ----
 
+// Frees the machine of a client collected without `free()` (a closed one: an open one is held by
+// its transport's listeners).
+const machines = globalThis.FinalizationRegistry && new FinalizationRegistry(([x, port]) => x.rt_free(port));
+
 /**
  * A realtime connection to a server over the best browser transport that works (the npm
- * package's `RealtimeClient`; its declarations are in src/js.rs). `port`: the machine to drive
- * (a fresh `Port` of src/port.rs), given by Rust; in the package, one is made here.
+ * package's `RealtimeClient`; its declarations are in src/js.rs). `exports`: the wasm file's
+ * exports, given by Rust; in the package, those of the glue it is part of.
  */
 export class RealtimeClient {
-  constructor(url, options, port) {
-    // `Port` is the wasm class of the module scripts/finish-pkg.mjs inlines this one into.
-    port ??= new Port();
+  #x; // the wasm file's exports
+  #m; // the number of this client's machine
+  #s; // the checked settings
+  #l = []; // listeners: [name, listener]; name null: every event (Rust's `subscribe`)
+  #names = []; // named events listened for (raw event streams deliver only those)
+  #queue = []; // payloads of the outbox, in the machine's order
+  #t = []; // timers, by slot
+  #texts = []; // recent failure texts, by number & 15
+  #n = 0; // the number of the last text
+  #c; // the transport held: { a: attempt, k: kind, t: transport }
+  #pr; // the upgrade probe held, the same way
+  #up; // the POST in flight
+  #ended = 0; // the POST's answer ended the session
+  #running = 0; // commands are being performed
+  #sid; // the session's id and token
+  #token;
+  #closeReason = "";
+  #wake = () => this.#input(WAKE);
+  #visible = () => globalThis.document.visibilityState == "visible" && this.#wake();
+
+  constructor(url, options, exports) {
+    // `wasm`: the exports in the glue scripts/finish-pkg.mjs inlines this module into.
+    const x = (this.#x = exports ?? wasm);
+    this.#m = x.rt_new();
     let s;
     try {
-      s = settings(url, options, port.built());
+      s = settings(url, options, this.#ask(READ, 9));
     } catch (e) {
-      port.free();
+      x.rt_free(this.#m);
       throw e;
     }
-    const r = s.reconnect || { initialDelayMs: 0, maxDelayMs: 0, maxAttempts: null }, limit = r.maxAttempts != null;
-    port.configure(
-      s.raw | s.upgrade << 1 | !!s.reconnect << 2 | limit << 3 | (s.sendUrl != null) << 4,
-      s.connectTimeoutMs,
-      s.pollIntervalMs,
-      s.longPollTimeoutMs,
-      s.heartbeatTimeoutMs,
-      s.maxQueuedMessages,
-      r.initialDelayMs,
-      r.maxDelayMs,
-      limit ? r.maxAttempts : 0,
-      s.transports.reduce((order, kind, i) => order | (kind + 1) << 3 * i, 0),
-      Math.random() * 2 ** 53,
-    );
-    this.m = port;
-    this.s = s;
-    this.origin = new URL(s.url).origin;
-    // Listeners ([name, listener]; name null: every event), event names to watch (raw event
-    // streams), payloads of the outbox (in the machine's order), timers by slot, recent texts.
-    this.l = [];
-    this.names = [];
-    this.queue = [];
-    this.t = [];
-    this.texts = [];
-    this.n = 0;
-    if (s.autoConnect) this.input(AUTO);
+    machines?.register(this, [x, this.#m], this);
+    this.#s = s;
+    const r = s.reconnect || {}, limit = r.maxAttempts != null;
+    const flags = s.raw | s.upgrade << 1 | !!s.reconnect << 2 | limit << 3 | (s.sendUrl != null) << 4;
+    const order = s.transports.reduce((order, kind, i) => order | (kind + 1) << 3 * i, 0);
+    this.#ask(CONFIGURE, flags, order, s.connectTimeoutMs, s.pollIntervalMs, s.longPollTimeoutMs);
+    this.#ask(CONFIGURE_MORE, s.maxQueuedMessages, limit ? r.maxAttempts : 0, s.heartbeatTimeoutMs, r.initialDelayMs, r.maxDelayMs);
+    this.#ask(SEED, 0, 0, Math.random() * 2 ** 53);
+    if (s.autoConnect) this.#input(AUTO);
   }
 
   // ---- what the user calls ----
 
   /** Connects (after `close()`, or with `autoConnect: false`); nothing while connecting or open. */
   connect() {
-    this.input(CONNECT);
+    this.#input(CONNECT);
   }
 
   /** Closes for good and emits `close` (`code` default 1000); `connect()` starts again. */
   close(code = 1000, reason = "") {
-    this.closeReason = reason;
-    this.input(CLOSE, code);
+    this.#closeReason = reason;
+    this.#input(CLOSE, code);
   }
 
   /** Closes (a `close` with reason "client dropped" unless closed already) and frees the machine. */
   free() {
-    if (!this.m) return;
-    this.input(CLOSE, 1000, 1);
-    this.release(0);
-    this.release(1);
-    this.abortPost();
-    this.page(0);
-    this.t.forEach(clearTimeout);
-    this.m.free();
-    this.m = undefined;
+    if (this.#m === undefined) return;
+    this.#input(CLOSE, 1000, 1);
+    this.#release(0);
+    this.#release(1);
+    this.#abortPost();
+    this.#page(0);
+    this.#t.forEach(clearTimeout);
+    machines?.unregister(this);
+    this.#x.rt_free(this.#m);
+    this.#m = undefined;
   }
 
   [Symbol.dispose]() {
@@ -619,109 +612,105 @@ export class RealtimeClient {
 
   /** Adds `listener` for `name`; returns a function that removes it. */
   on(name, listener) {
-    this.check("on", name, listener);
+    check("on", name, listener);
     const entry = [name, listener];
-    this.l.push(entry);
+    this.#l.push(entry);
     this.watch(name);
     return () => {
-      const i = this.l.indexOf(entry);
-      if (i >= 0) this.l.splice(i, 1);
+      const i = this.#l.indexOf(entry);
+      if (i >= 0) this.#l.splice(i, 1);
     };
   }
 
   /** Removes the first registration of `listener` for `name`. */
   off(name, listener) {
-    this.check("off", name, listener);
-    const i = this.l.findIndex(([n, f]) => n === name && f === listener);
-    if (i >= 0) this.l.splice(i, 1);
+    check("off", name, listener);
+    const i = this.#l.findIndex(([n, f]) => n === name && f === listener);
+    if (i >= 0) this.#l.splice(i, 1);
   }
 
   /** Sends a string, `ArrayBuffer` or `Uint8Array` (binary is copied: the caller may reuse it). */
   send(data) {
-    if (typeof data == "string") return this.enqueue({ d: data }, data.length, utf8(data));
+    if (typeof data == "string") return this.#enqueue({ d: data }, data.length, utf8(data));
     let bytes;
     if (data instanceof Uint8Array) bytes = data.slice();
     else if (data instanceof ArrayBuffer) bytes = new Uint8Array(data.slice(0));
-    else wrong("send: expected a string, ArrayBuffer or Uint8Array, got ", data);
-    this.enqueue({ b: bytes }, bytes.length, bytes.length);
+    else wrong("send", "a string, ArrayBuffer or Uint8Array", data);
+    this.#enqueue({ b: bytes }, bytes.length, bytes.length);
   }
 
   /** Sends the named event `name` with a JSON value (session protocol). */
   emit(name, value) {
-    if (typeof name != "string") wrong("emit: the event name must be a string, got ", name);
-    if (this.s.raw) refuse('emit: named events need the session protocol; with protocol "raw" use send');
+    if (typeof name != "string") refuse(`emit: the event name must be a string, got ${describe(name)}`);
+    if (this.#s.raw) refuse('emit: named events need the session protocol; with protocol "raw" use send');
     if (!name) refuse("emit: the event name must not be empty");
     let json;
     try {
       json = JSON.stringify(value);
     } catch {}
     if (typeof json != "string") refuse(`emit(${JSON.stringify(name)}): the value cannot be serialised to JSON`);
-    this.enqueue({ e: name, v: json }, name.length + json.length, utf8(name) + utf8(json));
+    this.#enqueue({ e: name, v: json }, name.length + json.length, utf8(name) + utf8(json));
   }
 
   /** Counters since the client was created. */
   stats() {
-    const [messagesIn, messagesOut, bytesIn, bytesOut, reconnects, fallbacks, upgrades] = [2, 3, 4, 5, 6, 7, 8].map((k) => this.ask(READ, k));
+    const [messagesIn, messagesOut, bytesIn, bytesOut, reconnects, fallbacks, upgrades] = [2, 3, 4, 5, 6, 7, 8].map((k) => this.#ask(READ, k));
     return { messagesIn, messagesOut, bytesIn, bytesOut, reconnects, fallbacks, upgrades };
   }
 
   get state() {
-    return STATES[this.ask(READ, 0)];
+    return STATES[this.#ask(READ, 0)];
   }
 
   get transport() {
-    return KINDS[this.ask(READ, 1)] ?? null;
+    return KINDS[this.#ask(READ, 1)] ?? null;
   }
 
   get sessionId() {
-    return this.sid ?? null;
-  }
-
-  check(method, name, listener) {
-    if (typeof name != "string" || !name) wrong(`${method}: the event name must be a non-empty string, got `, name);
-    if (typeof listener != "function") wrong(`${method}(${JSON.stringify(name)}): the listener must be a function, got `, listener);
+    return this.#sid ?? null;
   }
 
   /** Makes transports that need it (raw EventSource) deliver server events named `name`. */
   watch(name) {
-    if (BUILTIN.includes(name) || this.names.includes(name)) return;
-    this.names.push(name);
-    if (this.s.raw) this.c?.t?.watch?.(name);
+    if (BUILTIN.includes(name) || this.#names.includes(name)) return;
+    this.#names.push(name);
+    if (this.#s.raw) this.#c?.t?.watch?.(name);
   }
 
   /** Adds (`on`) or removes a listener of every event, called with the event's name first (Rust's `subscribe`). */
   tap(listener, on) {
-    if (on) this.l.push([null, listener]);
-    else this.l = this.l.filter(([, f]) => f !== listener);
+    if (on) this.#l.push([null, listener]);
+    else this.#l = this.#l.filter(([, f]) => f !== listener);
   }
 
-  enqueue(item, size, bytes) {
+  #enqueue(item, size, bytes) {
     // In the queue before the machine hears of it: the command sending it may come at once.
-    this.queue.push(item);
-    const refused = this.input(SEND, 0, size, bytes);
+    this.#queue.push(item);
+    const refused = this.#input(SEND, 0, size, bytes);
     if (!refused) return;
-    this.queue.pop();
+    this.#queue.pop();
     throw [
       ,
       fail("the client is closed; call connect() first", "closed"),
       fail("send: the raw protocol sends over WebSocket or to options.sendUrl, and neither is configured", "invalid_argument"),
       fail(`send: the message is ${bytes} bytes; the limit is ${MAX_MESSAGE}`, "too_large"),
-      fail(`send: ${this.s.maxQueuedMessages} messages are already queued (options.maxQueuedMessages)`, "queue_full"),
+      fail(`send: ${this.#s.maxQueuedMessages} messages are already queued (options.maxQueuedMessages)`, "queue_full"),
     ][refused];
   }
 
   // ---- the machine ----
 
   /** Tells the machine what happened, performs what it asks, and returns its answer. */
-  input(op, a, b, c, d, e) {
-    const answer = this.ask(op, a, b, c, d, e);
-    this.run();
+  #input(op, a, b, c, d, e) {
+    const answer = this.#ask(op, a, b, c, d, e);
+    this.#run();
     return answer;
   }
 
   /** The machine's answer to `op` (only numbers cross: `same`, `ended` and the like are 0 or 1). */
-  ask(op, a = 0, b = 0, c = 0, d = 0, e = 0) {
-    return this.m.i(op, a >>> 0, b >>> 0, +c, +d, +e);
+  #ask(op, a = 0, b = 0, c = 0, d = 0, e = 0) {
+    if (this.#m === undefined) throw fail("the client was freed", "closed");
+    return this.#x.rt_i(this.#m, op, a >>> 0, b >>> 0, +c, +d, +e);
   }
 
   /**
@@ -729,39 +718,39 @@ export class RealtimeClient {
    * further up the stack is doing it already: a command may call a listener, and a listener may
    * call the client, whose input queues more commands for the loop that is running.
    */
-  run() {
-    const m = this.m;
-    if (this.running || !m) return;
-    this.running = 1;
+  #run() {
+    if (this.#running || this.#m === undefined) return;
+    this.#running = 1;
+    const arg = (k) => this.#ask(ARG, k);
     try {
-      for (let op; (op = m.next()) >= 0; ) {
-        const a = m.arg(0), b = m.arg(1);
-        if (op == 0 || op == 2) this.open(a, b, op == 2);
-        else if (op == 1 || op == 3) this.release(op == 3);
-        else if (op == 4) timeout(this.t, a, b, () => this.input(TIMER, a));
-        else if (op == 5 || op == 6) this.out(a, b, m.arg(2), m.arg(3), op == 6);
-        else if (op == 7) this.abortPost();
-        else if (op == 8) this.queue.splice(0, a);
-        else if (op == 9) this.sid = this.token = undefined;
-        else if (op == 10) this.page(a);
-        else this.event(a, b, ...[2, 3, 4, 5, 6, 7, 8].map((i) => m.arg(i)));
+      for (let op; (op = this.#ask(NEXT)) >= 0; ) {
+        const a = arg(0), b = arg(1);
+        if (op == 0 || op == 2) this.#open(a, b, op == 2);
+        else if (op == 1 || op == 3) this.#release(op == 3);
+        else if (op == 4) timeout(this.#t, a, b, () => this.#input(TIMER, a));
+        else if (op == 5 || op == 6) this.#out(a, b, arg(2), arg(3), op == 6);
+        else if (op == 7) this.#abortPost();
+        else if (op == 8) this.#queue.splice(0, a);
+        else if (op == 9) this.#sid = this.#token = undefined;
+        else if (op == 10) this.#page(a);
+        else this.#event(a, b, ...[2, 3, 4, 5, 6, 7, 8].map(arg));
       }
     } finally {
-      this.running = 0;
+      this.#running = 0;
     }
   }
 
   /** Opens a transport of `kind` for attempt `a` (or upgrade probe `a`). */
-  open(a, kind, probe) {
-    this.release(probe);
+  #open(a, kind, probe) {
+    this.#release(probe);
     let url;
-    const makeUrl = () => (url = this.endpoint(kind, probe));
-    const on = probe ? this.probeSink(a) : this.sink(a);
+    const makeUrl = () => (url = this.#endpoint(kind, probe));
+    const on = probe ? this.#probeSink(a) : this.#sink(a);
     const held = { a, k: kind };
-    if (probe) this.pr = held;
-    else this.c = held;
+    if (probe) this.#pr = held;
+    else this.#c = held;
     try {
-      held.t = OPENERS[kind](this, makeUrl, on);
+      held.t = OPENERS[kind](this.#s, makeUrl, on, this.#names);
     } catch (e) {
       // Reported from a task, as any other failure: never from inside a command.
       const reason = `${kind == 3 ? "iframe" : url}: ${e?.message ?? e}`;
@@ -769,10 +758,10 @@ export class RealtimeClient {
     }
   }
 
-  release(probe) {
-    const held = probe ? this.pr : this.c;
-    if (probe) this.pr = undefined;
-    else this.c = undefined;
+  #release(probe) {
+    const held = probe ? this.#pr : this.#c;
+    if (probe) this.#pr = undefined;
+    else this.#c = undefined;
     held?.t?.close();
   }
 
@@ -780,114 +769,97 @@ export class RealtimeClient {
    * Sends queue items `from..from + count`, numbered from `first`, after an acknowledgement of
    * server messages up to `ack` (< 0: none): over the WebSocket, or by one POST (`post`).
    */
-  out(ack, from, count, first, post) {
-    const items = this.queue.slice(from, from + count);
-    if (post) return this.post(ack, items, first);
-    const ws = this.c?.t;
+  #out(ack, from, count, first, post) {
+    const raw = this.#s.raw, items = this.#queue.slice(from, from + count);
+    if (post) return this.#post(ack, items, first);
+    const ws = this.#c?.t;
     try {
       if (ack >= 0) ws.send(`{"t":"a","a":${ack}}`);
-      items.forEach((item, i) => ws.send(this.s.raw ? item.d ?? item.b : this.frame(first + i, item, 1)));
+      items.forEach((item, i) => ws.send(raw ? item.d ?? item.b : frame(first + i, item, 1)));
       // The raw protocol has no acknowledgements: handed to the socket is done.
-      if (this.s.raw) this.queue.splice(0, count);
+      if (raw) this.#queue.splice(0, count);
     } catch {
       // The socket is closing: its close event reconnects, and the queue keeps everything the
       // server has not acknowledged.
     }
   }
 
-  /** An upstream frame (`binary`: a binary message as a WebSocket frame of its own). */
-  frame(c, { d, b, e, v }, binary) {
-    if (b && binary) {
-      const framed = new Uint8Array(b.length + 8);
-      const view = new DataView(framed.buffer);
-      view.setUint32(0, c / 4294967296);
-      view.setUint32(4, c >>> 0);
-      framed.set(b, 8);
-      return framed;
-    }
-    return e !== undefined ? `{"t":"e","c":${c},"e":${JSON.stringify(e)},"v":${v}}`
-      : b ? `{"t":"m","c":${c},"b":"${base64(b)}"}`
-        : `{"t":"m","c":${c},"d":${JSON.stringify(d)}}`;
-  }
-
-  post(ack, items, first) {
-    const raw = this.s.raw;
+  #post(ack, items, first) {
+    const raw = this.#s.raw;
     let url, body;
     if (raw) {
-      url = this.s.sendUrl;
+      url = this.#s.sendUrl;
       const { d, b } = items[0];
       body = b ? base64(b) : d;
     } else {
-      const frames = items.map((item, i) => this.frame(first + i, item));
+      const frames = items.map((item, i) => frame(first + i, item));
       if (ack >= 0) frames.unshift(`{"t":"a","a":${ack}}`);
       body = `[${frames}]`;
-      url = this.endpoint(-1);
+      url = this.#endpoint(-1);
     }
     // `ended`: the answer ended the session (an `x` frame, reported with the frames).
     const failed = (reason, retryAfter) => {
-      this.up = undefined;
-      this.input(POST_FAILED, 0, this.why(reason), retryAfter, this.ended);
+      this.#up = undefined;
+      this.#input(POST_FAILED, 0, this.#why(reason), retryAfter, this.#ended);
     };
     const done = (state, x) => {
       if (state < 4) return state || failed("send request failed");
       const text = x.responseText;
-      this.up = undefined;
-      this.ended = 0;
+      this.#up = undefined;
+      this.#ended = 0;
       if (x.status > 199 && x.status < 300) {
-        if (!raw && text) this.frames(SESSION, text, text.length);
-        return this.input(POSTED);
+        if (!raw && text) this.#frames(SESSION, text, text.length);
+        return this.#input(POSTED);
       }
       // A refusal of the session protocol says why in an `x` frame (unknown session, bad token):
       // handled like one arriving downstream (a new session, the outbox sent again).
-      if (!raw && text[0] == "{" && text.includes('"x"')) this.frames(SESSION, text, text.length);
+      if (!raw && text[0] == "{" && text.includes('"x"')) this.#frames(SESSION, text, text.length);
       failed(...http("send", x));
     };
     try {
-      this.up = request("POST", url, body, this.s.withCredentials, done);
+      this.#up = request("POST", url, body, this.#s.withCredentials, done);
     } catch (e) {
       queueMicrotask(() => failed(`${url}: ${e.message}`));
     }
   }
 
-  abortPost() {
-    this.up?.close();
-    this.up = undefined;
+  #abortPost() {
+    this.#up?.close();
+    this.#up = undefined;
   }
 
   /** Watches for the network coming back and the page becoming visible (or stops: `on` false). */
-  page(on) {
+  #page(on) {
     const doc = globalThis.document;
-    this.wake ??= () => this.input(WAKE);
-    this.visible ??= () => doc.visibilityState == "visible" && this.wake();
-    removeEventListener("online", this.wake);
-    doc?.removeEventListener("visibilitychange", this.visible);
+    removeEventListener("online", this.#wake);
+    doc?.removeEventListener("visibilitychange", this.#visible);
     if (!on) return;
-    addEventListener("online", this.wake);
-    doc?.addEventListener("visibilitychange", this.visible);
+    addEventListener("online", this.#wake);
+    doc?.addEventListener("visibilitychange", this.#visible);
   }
 
   // ---- events ----
 
-  fire(name, a, b) {
-    for (const [n, f] of this.l.slice()) {
+  #fire(name, a, b) {
+    for (const [n, f] of this.#l.slice()) {
       if (n === name) call(f, a, b);
       else if (n === null) call(f, name, a, b);
     }
   }
 
   /** A message or named event to its listeners. */
-  deliver(name, data, seq, id, named) {
-    this.fire(name, data, { transport: KINDS[this.c?.k], seq, id: id ?? null, event: named ?? null });
+  #deliver(name, data, seq, id, named) {
+    this.#fire(name, data, { transport: KINDS[this.#c?.k], seq, id: id ?? null, event: named ?? null });
   }
 
   /**
    * The machine's events: `kind` 0 open, 1 state, 2 transport, 3 reconnecting, 4 error, 5 close,
    * with numbers `x`, `y`, `z` and a reason (`why` with `wa`, `wb`; `prefix` with `pa`).
    */
-  event(kind, x, y, z, why, wa, wb, prefix, pa) {
-    const reason = () => this.reason(why, wa, wb, prefix, pa);
-    if (kind == 4) return this.fire("error", fail(reason(), CODES[x]));
-    this.fire(["open", "state", "transport", "reconnecting", , "close"][kind], [
+  #event(kind, x, y, z, why, wa, wb, prefix, pa) {
+    const reason = () => this.#reason(why, wa, wb, prefix, pa);
+    if (kind == 4) return this.#fire("error", fail(reason(), CODES[x]));
+    this.#fire(["open", "state", "transport", "reconnecting", , "close"][kind], [
       { transport: KINDS[x] },
       { from: STATES[x], to: STATES[y] },
       { from: KINDS[x] ?? null, to: KINDS[y], reason: kind == 2 && reason() },
@@ -898,10 +870,10 @@ export class RealtimeClient {
   }
 
   /** The words of a reason (`Why` and `Prefix` in src/machine/command.rs, in their order). */
-  reason(why, a, b, prefix, pa) {
+  #reason(why, a, b, prefix, pa) {
     const kind = KINDS[a];
     const text = [
-      () => this.texts[a & 15],
+      () => this.#texts[a & 15],
       () => `${kind} did not open within ${b} ms`,
       () => `${kind} silent for ${b} ms (heartbeat timeout)`,
       () => "the server acknowledged messages never sent",
@@ -912,30 +884,30 @@ export class RealtimeClient {
       () => `${kind} dropped 3 times in a row before delivering anything`,
       () => `upgrade: ${kind} is reachable`,
       () => "the server refused a new session",
-      () => String(this.closeReason ?? ""),
+      () => String(this.#closeReason ?? ""),
       () => "client dropped",
     ][why]();
     return [text, `no transport could connect (last: ${KINDS[pa]}: ${text})`, `gave up after ${pa} attempts: ${text}`, `upstream POST failed: ${text}`][prefix];
   }
 
   /** Keeps `text` among the recent texts; returns its number, for the machine to name it by. */
-  why(text) {
-    this.texts[++this.n & 15] = text;
-    return this.n;
+  #why(text) {
+    this.#texts[++this.#n & 15] = text;
+    return this.#n;
   }
 
   // ---- what arrives ----
 
   /** The URL of a request of transport `kind` (-1: the upstream POST). */
-  endpoint(kind, probe) {
-    const s = this.s, url = new URL(s.url), params = url.searchParams;
+  #endpoint(kind, probe) {
+    const s = this.#s, url = new URL(s.url), params = url.searchParams;
     for (const [key, value] of s.query) params.append(key, value);
     if (!s.raw) {
       url.pathname = url.pathname.replace(/\/+$/, "") + ["/send", "/ws", "/sse", "/sse", "/iframe", "/poll", "/poll"][kind + 1];
-      if (this.sid) {
-        params.append("sid", this.sid);
-        params.append("token", this.token);
-        if (kind >= 0) params.append("after", this.ask(AFTER));
+      if (this.#sid) {
+        params.append("sid", this.#sid);
+        params.append("token", this.#token);
+        if (kind >= 0) params.append("after", this.#ask(AFTER));
       }
       if (kind == 3) params.append("origin", location.origin);
       if (probe) params.append("probe", 1);
@@ -945,22 +917,22 @@ export class RealtimeClient {
   }
 
   /** Where the transport of attempt `a` reports. */
-  sink(a) {
-    const live = () => this.c?.a === a;
+  #sink(a) {
+    const live = () => this.#c?.a === a;
     return {
-      open: () => live() && this.input(OPENED, a),
+      open: () => live() && this.#input(OPENED, a),
       text: (data, event, id) => {
         if (!live()) return;
-        if (!this.s.raw) return this.frames(a, data, data.length);
-        if (this.input(RAW, a, data.length)) this.deliver(event ?? "message", data, null, id, event);
+        if (!this.#s.raw) return this.#frames(a, data, data.length);
+        if (this.#input(RAW, a, data.length)) this.#deliver(event ?? "message", data, null, id, event);
       },
       bin: (bytes) => {
         if (!live()) return;
-        if (this.s.raw) return this.input(RAW, a, bytes.length) && this.deliver("message", bytes, null);
-        if (bytes.length < 8) return this.bad(a, bytes.length, "binary frame shorter than its sequence number");
+        if (this.#s.raw) return this.#input(RAW, a, bytes.length) && this.#deliver("message", bytes, null);
+        if (bytes.length < 8) return this.#bad(a, bytes.length, "binary frame shorter than its sequence number");
         const view = new DataView(bytes.buffer, bytes.byteOffset);
         const seq = view.getUint32(0) * 4294967296 + view.getUint32(4);
-        if (this.input(MSG, a, bytes.length, seq)) this.deliver("message", bytes.subarray(8), seq);
+        if (this.#input(MSG, a, bytes.length, seq)) this.#deliver("message", bytes.subarray(8), seq);
       },
       // A streaming chunk's events: parsed at once as one array, or, if that fails, event by event,
       // so the frames before a bad one are delivered (as they are over an EventSource).
@@ -971,24 +943,24 @@ export class RealtimeClient {
           if (!text.includes("\uFFFD")) frames = JSON.parse(text);
         } catch {}
         if (frames?.length != events.length) {
-          for (const data of events) if (live()) this.frames(a, data, data.length);
+          for (const data of events) if (live()) this.#frames(a, data, data.length);
           return;
         }
         // The brackets and commas are not on the wire.
         let bytes = text.length - events.length - 1;
         for (const frame of frames) {
           if (!live()) return;
-          this.read(a, frame, bytes);
+          this.#read(a, frame, bytes);
           bytes = 0;
         }
       },
-      close: (reason, retryAfter, status) => live() && this.input(CLOSED, a, this.why(reason), retryAfter, status),
+      close: (reason, retryAfter, status) => live() && this.#input(CLOSED, a, this.#why(reason), retryAfter, status),
     };
   }
 
   /** Where upgrade probe `id` reports: its open frame of this session means it works, an `x` that it does not. */
-  probeSink(id) {
-    const live = () => this.pr?.a === id;
+  #probeSink(id) {
+    const live = () => this.#pr?.a === id;
     const text = (data) => {
       let frames;
       try {
@@ -996,76 +968,97 @@ export class RealtimeClient {
       } catch {
         return;
       }
-      if (frames.some((f) => f?.t == "o" && f.sid === this.sid)) this.input(PROBE_OK, id);
-      else if (frames.some((f) => f?.t == "x")) this.input(PROBE_FAILED, id);
+      if (frames.some((f) => f?.t == "o" && f.sid === this.#sid)) this.#input(PROBE_OK, id);
+      else if (frames.some((f) => f?.t == "x")) this.#input(PROBE_FAILED, id);
     };
     return {
       open() {},
       bin() {},
       text: (data) => live() && text(data),
       batch: (events) => live() && text(`[${events}]`),
-      close: () => live() && this.input(PROBE_FAILED, id),
+      close: () => live() && this.#input(PROBE_FAILED, id),
     };
   }
 
   /** Text of the session protocol: one frame, or a poll answer's array of them. */
-  frames(a, data, bytes) {
+  #frames(a, data, bytes) {
     // The server escapes U+FFFD in its frames, so a raw one means the browser replaced bytes
     // that were not UTF-8: the frame is corrupt, whatever it parses to.
-    if (data.includes("\uFFFD")) return this.bad(a, bytes, "a frame arrived corrupted (invalid UTF-8)");
+    if (data.includes("\uFFFD")) return this.#bad(a, bytes, "a frame arrived corrupted (invalid UTF-8)");
     let frames;
     try {
       frames = [].concat(JSON.parse(data));
     } catch {
-      return this.bad(a, bytes, "a frame is not valid JSON");
+      return this.#bad(a, bytes, "a frame is not valid JSON");
     }
-    if (!frames.length) return this.input(RX, a, bytes);
+    if (!frames.length) return this.#input(RX, a, bytes);
     for (const frame of frames) {
-      if (a != SESSION && this.c?.a !== a) return;
-      this.read(a, frame, bytes);
+      if (a != SESSION && this.#c?.a !== a) return;
+      this.#read(a, frame, bytes);
       bytes = 0;
     }
   }
 
-  bad(a, bytes, reason) {
-    this.input(BAD, a, bytes, this.why(reason));
+  #bad(a, bytes, reason) {
+    this.#input(BAD, a, bytes, this.#why(reason));
   }
 
   /** One session frame (docs/PROTOCOL.md, "Frames"): read, reported, delivered if the machine says so. */
-  read(a, f, bytes) {
+  #read(a, f, bytes) {
     const t = f?.t, s = f?.s;
     if (t == "m" || t == "e") {
-      if (!whole(s)) return this.bad(a, bytes, "a message frame has no sequence number");
+      if (!whole(s)) return this.#bad(a, bytes, "a message frame has no sequence number");
       let data = f.d, name;
       if (t == "e") {
         name = f.e;
-        if (typeof name != "string") return this.bad(a, bytes, "an event frame has no name");
+        if (typeof name != "string") return this.#bad(a, bytes, "an event frame has no name");
         data = f.v === undefined ? null : f.v;
       } else if (typeof data != "string" && (data = unbase64(f.b)) === undefined) {
-        return this.bad(a, bytes, "a message frame has neither text nor valid base64");
+        return this.#bad(a, bytes, "a message frame has neither text nor valid base64");
       }
-      if (this.input(MSG, a, bytes, s)) this.deliver(name ?? "message", data, s, null, name);
+      if (this.#input(MSG, a, bytes, s)) this.#deliver(name ?? "message", data, s, null, name);
     } else if (t == "o") {
       const { sid, token } = f;
-      if (typeof sid != "string" || typeof token != "string") return this.bad(a, bytes, "open frame without a session");
-      const same = sid === this.sid;
-      this.sid = sid;
-      this.token = token;
-      this.input(OPEN, a, bytes, same, num(f.ack), num(f.hb));
-    } else if (t == "a") this.input(ACK, a, bytes, num(f.a));
-    else if (t == "h") this.input(BEAT, a, bytes, whole(s) ? s : -1);
+      if (typeof sid != "string" || typeof token != "string") return this.#bad(a, bytes, "open frame without a session");
+      const same = sid === this.#sid;
+      this.#sid = sid;
+      this.#token = token;
+      this.#input(OPEN, a, bytes, same, num(f.ack), num(f.hb));
+    } else if (t == "a") this.#input(ACK, a, bytes, num(f.a));
+    else if (t == "h") this.#input(BEAT, a, bytes, whole(s) ? s : -1);
     else if (t == "g") {
       const from = num(f.from);
-      this.input(GAP, a, bytes, from, whole(f.to) ? f.to : from);
-    } else if (t == "r") this.input(RECYCLE, a, bytes);
+      this.#input(GAP, a, bytes, from, whole(f.to) ? f.to : from);
+    } else if (t == "r") this.#input(RECYCLE, a, bytes);
     else if (t == "x") {
       const code = str(f.code);
       const end = code == "unknown_session" || code == "bad_token";
-      this.ended |= end;
+      this.#ended |= end;
       const what = end ? "ended the session" : "refused the connection";
-      this.input(end ? ENDED : REFUSED, a, bytes, this.why(`the server ${what} (${code}): ${str(f.reason)}`));
-    } else if (typeof t != "string") this.bad(a, bytes, "a frame has no type");
+      this.#input(end ? ENDED : REFUSED, a, bytes, this.#why(`the server ${what} (${code}): ${str(f.reason)}`));
+    } else if (typeof t != "string") this.#bad(a, bytes, "a frame has no type");
     // Unknown frame types are ignored, so servers can add them; they still show the connection lives.
-    else this.input(RX, a, bytes);
+    else this.#input(RX, a, bytes);
   }
+}
+
+/** Checks `on`/`off` arguments. */
+function check(method, name, listener) {
+  if (typeof name != "string" || !name) refuse(`${method}: the event name must be a non-empty string, got ${describe(name)}`);
+  if (typeof listener != "function") refuse(`${method}(${JSON.stringify(name)}): the listener must be a function, got ${describe(listener)}`);
+}
+
+/** An upstream frame of outbox item `c` (`binary`: a binary message as a WebSocket frame of its own). */
+function frame(c, { d, b, e, v }, binary) {
+  if (b && binary) {
+    const framed = new Uint8Array(b.length + 8);
+    const view = new DataView(framed.buffer);
+    view.setUint32(0, c / 4294967296);
+    view.setUint32(4, c >>> 0);
+    framed.set(b, 8);
+    return framed;
+  }
+  return e !== undefined ? `{"t":"e","c":${c},"e":${JSON.stringify(e)},"v":${v}}`
+    : b ? `{"t":"m","c":${c},"b":"${base64(b)}"}`
+      : `{"t":"m","c":${c},"d":${JSON.stringify(d)}}`;
 }

@@ -23,8 +23,6 @@ mod command;
 mod tests;
 mod upgrade;
 
-use std::collections::VecDeque;
-
 pub(crate) use command::{Command, Event, Prefix, Reason, Timer, Why};
 
 use crate::backoff::Backoff;
@@ -231,12 +229,21 @@ pub(crate) struct Machine {
     unstable: u32,
     upgrade: upgrade::Upgrade,
     stats: Stats,
-    queue: VecDeque<Command>,
+    /// Commands not yet taken by the driver: those from `taken` on.
+    queue: Vec<Command>,
+    taken: usize,
     /// Whether a [`Command::Flush`] is in the queue (one is enough).
     flush_queued: bool,
 }
 
 impl Machine {
+    /// Sets the options of a client that has not connected yet; `seed` seeds the jitter.
+    pub(crate) fn configure(&mut self, cfg: Config, seed: u64) {
+        self.cfg = cfg;
+        self.seed = seed | 1;
+        self.outbox = Outbox::new(cfg.max_queued as usize);
+    }
+
     /// A closed client; `seed` seeds the jitter.
     pub(crate) fn new(cfg: Config, clock: fn() -> f64, seed: u64) -> Machine {
         Machine {
@@ -271,7 +278,8 @@ impl Machine {
             unstable: 0,
             upgrade: upgrade::Upgrade::default(),
             stats: Stats::default(),
-            queue: VecDeque::new(),
+            queue: Vec::new(),
+            taken: 0,
             flush_queued: false,
         }
     }
@@ -282,15 +290,21 @@ impl Machine {
     /// an attempt (or a probe) that is over by now are dropped; what to send is decided here.
     pub(crate) fn next(&mut self) -> Option<Command> {
         loop {
-            match self.queue.pop_front()? {
+            let Some(&command) = self.queue.get(self.taken) else {
+                // All taken: start the vector over (it keeps its allocation).
+                self.queue.clear();
+                self.taken = 0;
+                return None;
+            };
+            self.taken += 1;
+            match command {
                 Command::Flush => {
                     self.flush_queued = false;
                     if let Some(command) = self.flush_now() {
                         return Some(command);
                     }
                 }
-                Command::Open { attempt, .. }
-                | Command::Emit(Event::Open { attempt, .. })
+                Command::Open { attempt, .. } | Command::Emit(Event::Open { attempt, .. })
                     if !self.is_current(attempt) => {}
                 Command::Probe { id, .. } if !self.upgrade.is_probe(id) => {}
                 command => return Some(command),
@@ -299,7 +313,7 @@ impl Machine {
     }
 
     fn push(&mut self, command: Command) {
-        self.queue.push_back(command);
+        self.queue.push(command);
     }
 
     fn emit(&mut self, event: Event) {
@@ -580,7 +594,12 @@ impl Machine {
     /// processed.
     fn release_transport(&mut self) {
         self.opened = false;
-        for timer in [Timer::Connect, Timer::Ack, Timer::UploadRetry, Timer::Liveness] {
+        for timer in [
+            Timer::Connect,
+            Timer::Ack,
+            Timer::UploadRetry,
+            Timer::Liveness,
+        ] {
             self.disarm(timer);
         }
         self.cancel_upgrade();
@@ -1117,11 +1136,7 @@ impl Machine {
     /// Marks the next `count` unsent messages sent; returns the queue position and sequence
     /// number of the first.
     fn mark_sent(&mut self, count: u32) -> (u32, u64) {
-        let first = self
-            .outbox
-            .unsent()
-            .next()
-            .map_or(0, |(first, _)| first);
+        let first = self.outbox.unsent().next().map_or(0, |(first, _)| first);
         let from = (self.outbox.len() - self.outbox.unsent_len()) as u32;
         if count > 0 {
             self.outbox.mark_sent(first + u64::from(count) - 1);
