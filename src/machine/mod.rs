@@ -414,6 +414,7 @@ impl Machine {
         self.index = 0;
         self.failures = 0;
         self.unstable = 0;
+        self.retry_floor_ms = 0;
         self.was_open = false;
         self.deferred_connect = false;
         self.disarm(Timer::Retry);
@@ -485,6 +486,8 @@ impl Machine {
             return;
         }
         self.opened = true;
+        // A Retry-After belongs to the round of attempts it was heard in.
+        self.retry_floor_ms = 0;
         self.disarm(Timer::Connect);
         self.last_rx_ms = self.now();
         self.rx_seen = self.rx_count;
@@ -512,6 +515,9 @@ impl Machine {
         }
         // The longest `Retry-After` of this round of attempts holds back the next round.
         self.retry_floor_ms = self.retry_floor_ms.max(failure.retry_after_ms);
+        // A recycle or upgrade that did not open is a loss like any other from here on: the
+        // open that follows is a reconnect, told to the listeners.
+        self.reopen = Reopen::Reconnect;
         let from = self.kind();
         let next = self.cfg.transports.get(self.index + 1);
         if next.is_some() {
@@ -616,6 +622,7 @@ impl Machine {
         let had = core::mem::take(&mut self.has_session);
         self.inbound.reset();
         self.outbox.reset();
+        self.ack_pending = None;
         self.push(Command::NewSession);
         if self.phase == ClientState::Closed {
             return;
@@ -800,9 +807,9 @@ impl Machine {
         }
     }
 
-    /// Counts a unit of `bytes` arriving on `attempt`; false if that attempt is over. The first
-    /// unit after the connection opened shows that it works, not just opens: the backoff starts
-    /// over. Units of an upstream POST's answer ([`SESSION`]) count bytes only.
+    /// Counts a unit of `bytes` arriving on `attempt` (anything shows the connection is alive);
+    /// `None` if that attempt is over, else the attempt. Units of an upstream POST's answer
+    /// ([`SESSION`]) count bytes only, and stand for the current attempt.
     fn arrived(&mut self, attempt: u32, bytes: u32) -> Option<u32> {
         if attempt == SESSION {
             self.stats.bytes_in += u64::from(bytes);
@@ -813,20 +820,28 @@ impl Machine {
         }
         self.stats.bytes_in += u64::from(bytes);
         self.rx_count = self.rx_count.wrapping_add(1);
-        if self.opened {
+        Some(attempt)
+    }
+
+    /// A frame that shows the connection works, not just opens (a message, an acknowledgement,
+    /// a heartbeat; not a refusal or garbage): after the first since it opened, the backoff
+    /// starts over, and a later drop is retried at once.
+    fn worked(&mut self, attempt: u32) {
+        if attempt == self.attempt && self.opened {
             self.frames_since_open = self.frames_since_open.saturating_add(1);
             if self.frames_since_open == 1 {
                 self.failures = 0;
                 self.unstable = 0;
             }
         }
-        Some(attempt)
     }
 
     /// Something arrived that is not a frame the machine reads (an empty poll answer, a frame
     /// type this client does not know): it still shows the connection is alive.
     pub(crate) fn received(&mut self, attempt: u32, bytes: u32) {
-        self.arrived(attempt, bytes);
+        if let Some(attempt) = self.arrived(attempt, bytes) {
+            self.worked(attempt);
+        }
     }
 
     /// A raw-protocol message of `bytes`: whether to deliver it.
@@ -834,6 +849,7 @@ impl Machine {
         if self.arrived(attempt, 0).is_none() {
             return false;
         }
+        self.worked(attempt);
         // A raw poll or iframe may deliver before its "open" was seen.
         self.opened(attempt);
         self.stats.messages_in += 1;
@@ -847,11 +863,15 @@ impl Machine {
         let Some(attempt) = self.arrived(attempt, bytes) else {
             return;
         };
+        // Polling repeats `o` on every answer: a later one shows the polls work.
+        self.worked(attempt);
         let replaced = !same && self.has_session;
         if !same {
-            // A new session has processed nothing: renumber what is pending.
+            // A new session has processed nothing: renumber what is pending, and acknowledge
+            // nothing of the old one to it.
             self.inbound.reset();
             self.outbox.reset();
+            self.ack_pending = None;
         }
         self.has_session = true;
         self.server_heartbeat_ms = u32::try_from(hb).unwrap_or(u32::MAX);
@@ -878,6 +898,7 @@ impl Machine {
         let Some(attempt) = self.arrived(attempt, bytes) else {
             return false;
         };
+        self.worked(attempt);
         let deliver = self.deliver(attempt, seq);
         self.ack_if_due(attempt);
         deliver
@@ -925,6 +946,7 @@ impl Machine {
         if self.acknowledged(ack).is_err() {
             self.protocol_error(attempt, Why::AckBeyondSent);
         } else {
+            self.worked(attempt);
             self.flush();
             self.ack_if_due(attempt);
         }
@@ -936,6 +958,7 @@ impl Machine {
         let Some(attempt) = self.arrived(attempt, bytes) else {
             return;
         };
+        self.worked(attempt);
         if let Some(accept) = sent.and_then(|sent| self.inbound.sent_through(sent)) {
             self.missing(attempt, accept);
         }
@@ -947,8 +970,11 @@ impl Machine {
         let Some(attempt) = self.arrived(attempt, bytes) else {
             return;
         };
-        self.inbound.on_gap_frame(from, to);
-        self.error(ErrorCode::Gap, Why::Lost(from, to));
+        self.worked(attempt);
+        // Only what had not arrived is lost (a stale or empty gap reports nothing).
+        if let Some(lost) = self.inbound.on_gap_frame(from, to) {
+            self.error(ErrorCode::Gap, Why::Lost(*lost.start(), *lost.end()));
+        }
         self.ack_if_due(attempt);
     }
 
@@ -957,6 +983,8 @@ impl Machine {
         let Some(attempt) = self.arrived(attempt, bytes) else {
             return;
         };
+        // The server ends a stream on purpose after a byte budget: it worked.
+        self.worked(attempt);
         self.reopen = Reopen::Recycle;
         self.release_transport();
         if self.is_current(attempt) {
@@ -1060,6 +1088,11 @@ impl Machine {
             return None;
         }
         if self.kind().is_duplex() {
+            // Raw protocol: a POST of the transport before may still be out; the items it carries
+            // count as sent, and nothing numbers them, so the socket goes on after its answer.
+            if self.cfg.raw && self.upload.is_some() {
+                return None;
+            }
             return self.flush_duplex();
         }
         if self.upload.is_some() || self.armed(Timer::UploadRetry) {
@@ -1180,9 +1213,9 @@ impl Machine {
             },
         );
         self.outbox.rewind();
-        if upload.attempt == self.attempt {
-            self.arm(Timer::UploadRetry, UPLOAD_RETRY_MS.max(retry_after_ms));
-        }
+        // Retried after a pause, whichever connection is up by then: the transport it was sent
+        // beside may be gone, the messages are not.
+        self.arm(Timer::UploadRetry, UPLOAD_RETRY_MS.max(retry_after_ms));
         // Nothing is in flight any more: a pending upgrade or new session may go ahead.
         self.finish_switch_if_idle();
         self.finish_session_end_if_idle();

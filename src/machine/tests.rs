@@ -1,0 +1,2347 @@
+//! Native tests of the machine, driven by [`Sim`], a simulated driver.
+//!
+//! `Sim` plays the part of `src/js/client.js`: after every input it drains [`Machine::next`] and
+//! performs each command on a model of what the driver holds: the armed timers (with their
+//! delays), the transport and its attempt, the upgrade probe, the payload queue (each payload is
+//! a number, in the order it was enqueued), the POST in flight, and the wire (every payload handed
+//! to a transport, with the number it went out with). After every drain it checks that the model
+//! agrees with the machine's own bookkeeping. Time is a thread-local fake clock.
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+
+use super::*;
+
+// ---- the simulated driver ----
+
+thread_local! {
+    static NOW: Cell<f64> = const { Cell::new(0.0) };
+}
+
+fn clock() -> f64 {
+    NOW.with(Cell::get)
+}
+
+fn set_now(ms: f64) {
+    NOW.with(|now| now.set(ms));
+}
+
+fn advance(ms: u32) {
+    set_now(clock() + f64::from(ms));
+}
+
+const WS: TransportKind = TransportKind::WebSocket;
+const ES: TransportKind = TransportKind::EventSource;
+const LP: TransportKind = TransportKind::LongPolling;
+const POLL: TransportKind = TransportKind::Polling;
+
+use ClientState::{Closed, Connecting, Reconnecting};
+/// `Open` alone would be ambiguous beside `Command::Open` and `Event::Open`.
+const OPEN: ClientState = ClientState::Open;
+
+const CONNECT_MS: u32 = 10_000;
+const HEARTBEAT_MS: u32 = 40_000;
+/// The liveness timer with the default silence limit (looked at every half limit).
+const LIVENESS_MS: u32 = HEARTBEAT_MS / 2 + 1;
+/// `Backoff::default().initial_delay_ms`.
+const INITIAL_MS: u32 = 500;
+
+/// A session-protocol client with the default backoff and upgrades on.
+fn cfg(kinds: &[TransportKind]) -> Config {
+    Config {
+        transports: Order::new(kinds),
+        raw: false,
+        connect_timeout_ms: CONNECT_MS,
+        poll_interval_ms: 2_000,
+        long_poll_timeout_ms: 25_000,
+        heartbeat_timeout_ms: HEARTBEAT_MS,
+        backoff: Some(Backoff::default()),
+        upgrade: true,
+        max_queued: 1_000,
+        send_url: false,
+    }
+}
+
+/// A raw-protocol client.
+fn raw_cfg(kinds: &[TransportKind], send_url: bool) -> Config {
+    Config {
+        raw: true,
+        send_url,
+        ..cfg(kinds)
+    }
+}
+
+/// What `src/js/client.js` holds, as far as the machine's commands shape it.
+struct Sim {
+    m: Machine,
+    /// Armed timers and their delays, by [`Timer`] slot.
+    timers: [Option<u32>; 7],
+    /// The transport held: its attempt and kind.
+    transport: Option<(u32, TransportKind)>,
+    /// The upgrade probe held: its id and kind.
+    probe: Option<(u32, TransportKind)>,
+    watching: bool,
+    /// The payload queue (payloads are numbered from 1 in the order they were enqueued).
+    queue: VecDeque<u32>,
+    enqueued: u32,
+    /// The payloads of the POST in flight.
+    post: Option<Vec<u32>>,
+    /// Every payload handed to a transport, with its number.
+    wire: Vec<(u32, u64)>,
+    /// Every downstream acknowledgement sent.
+    acks: Vec<u64>,
+    new_sessions: u32,
+    /// Every command performed, and those of the last drain.
+    log: Vec<Command>,
+    last: Vec<Command>,
+    /// Whether to check after each drain that the queue and the outbox have the same length.
+    check_queue: bool,
+}
+
+impl Sim {
+    fn new(cfg: Config) -> Sim {
+        Sim::seeded(cfg, 0x5eed)
+    }
+
+    fn seeded(cfg: Config, seed: u64) -> Sim {
+        Sim {
+            m: Machine::new(cfg, clock, seed),
+            timers: [None; 7],
+            transport: None,
+            probe: None,
+            watching: false,
+            queue: VecDeque::new(),
+            enqueued: 0,
+            post: None,
+            wire: Vec::new(),
+            acks: Vec::new(),
+            new_sessions: 0,
+            log: Vec::new(),
+            last: Vec::new(),
+            check_queue: true,
+        }
+    }
+
+    /// Performs the machine's commands until there are none; returns them.
+    fn drain(&mut self) -> Vec<Command> {
+        let mut batch = Vec::new();
+        while let Some(command) = self.m.next() {
+            self.perform(command);
+            batch.push(command);
+        }
+        self.check();
+        self.log.extend_from_slice(&batch);
+        self.last.clone_from(&batch);
+        batch
+    }
+
+    fn perform(&mut self, command: Command) {
+        match command {
+            Command::Open { attempt, kind } => self.transport = Some((attempt, kind)),
+            Command::Release => self.transport = None,
+            Command::Probe { id, kind } => self.probe = Some((id, kind)),
+            Command::ReleaseProbe => self.probe = None,
+            Command::Arm(timer, ms) => self.timers[timer as usize] = Some(ms),
+            Command::Disarm(timer) => {
+                assert!(
+                    self.timers[timer as usize].take().is_some(),
+                    "{timer:?} disarmed but not armed"
+                );
+            }
+            Command::Send {
+                ack,
+                from,
+                count,
+                first,
+            } => {
+                let kind = self.transport.map(|(_, kind)| kind);
+                assert_eq!(kind, Some(WS), "Send without a WebSocket");
+                self.out(ack, from, count, first);
+                // As the driver does: raw items leave the queue once handed over.
+                if self.m.cfg.raw {
+                    self.queue.drain(..count as usize);
+                }
+            }
+            Command::Post {
+                ack,
+                from,
+                count,
+                first,
+            } => {
+                assert!(self.post.is_none(), "a second POST while one is in flight");
+                let kind = self.transport.map(|(_, kind)| kind);
+                assert!(kind.is_some_and(|k| !k.is_duplex()), "Post over {kind:?}");
+                let items = self.out(ack, from, count, first);
+                self.post = Some(items);
+            }
+            Command::AbortPost => self.post = None,
+            Command::Acked(count) => {
+                assert!(
+                    count as usize <= self.queue.len(),
+                    "Acked({count}) too many"
+                );
+                self.queue.drain(..count as usize);
+            }
+            Command::NewSession => self.new_sessions += 1,
+            Command::WatchPage(on) => self.watching = on,
+            Command::Emit(_) => {}
+            Command::Flush => panic!("Flush reached the driver"),
+        }
+    }
+
+    /// Hands queue items `from..from + count` to the wire; returns them.
+    fn out(&mut self, ack: Option<u64>, from: u32, count: u32, first: u64) -> Vec<u32> {
+        let (from, count) = (from as usize, count as usize);
+        assert!(
+            from + count <= self.queue.len(),
+            "items {from}..{} of a queue of {}",
+            from + count,
+            self.queue.len()
+        );
+        self.acks.extend(ack);
+        let items: Vec<u32> = self.queue.range(from..from + count).copied().collect();
+        self.wire
+            .extend(items.iter().zip(first..).map(|(&item, seq)| (item, seq)));
+        items
+    }
+
+    /// The model and the machine agree.
+    fn check(&self) {
+        for timer in Timer::ALL {
+            assert_eq!(
+                self.timers[timer as usize].is_some(),
+                self.m.armed(timer),
+                "{timer:?}: armed for the driver and for the machine"
+            );
+        }
+        assert_eq!(self.transport.is_some(), self.m.transport, "transport held");
+        assert_eq!(
+            self.post.is_some(),
+            self.m.upload.is_some(),
+            "POST in flight"
+        );
+        if self.check_queue {
+            assert_eq!(self.queue.len(), self.m.outbox.len(), "queue and outbox");
+        }
+    }
+
+    // ---- reading the model ----
+
+    /// The attempt of the transport held.
+    fn attempt(&self) -> u32 {
+        self.transport.expect("no transport is held").0
+    }
+
+    fn kind(&self) -> Option<TransportKind> {
+        self.transport.map(|(_, kind)| kind)
+    }
+
+    /// The delay `timer` is armed with.
+    fn armed_ms(&self, timer: Timer) -> u32 {
+        self.timers[timer as usize].unwrap_or_else(|| panic!("{timer:?} is not armed"))
+    }
+
+    fn armed(&self, timer: Timer) -> bool {
+        self.timers[timer as usize].is_some()
+    }
+
+    // ---- inputs ----
+
+    fn connect(&mut self) -> Vec<Command> {
+        self.m.connect();
+        self.drain()
+    }
+
+    fn close(&mut self) -> Vec<Command> {
+        self.m.close(1000, Why::User);
+        self.drain()
+    }
+
+    /// `timer` fires (it must be armed), without draining.
+    fn fire_only(&mut self, timer: Timer) {
+        assert!(
+            self.timers[timer as usize].take().is_some(),
+            "{timer:?} is not armed"
+        );
+        self.m.timer(timer);
+    }
+
+    fn fire(&mut self, timer: Timer) -> Vec<Command> {
+        self.fire_only(timer);
+        self.drain()
+    }
+
+    /// Lets `timer`'s delay pass on the clock, then fires it.
+    fn wait_for(&mut self, timer: Timer) -> Vec<Command> {
+        advance(self.armed_ms(timer));
+        self.fire(timer)
+    }
+
+    fn wake(&mut self) -> Vec<Command> {
+        self.m.wake();
+        self.drain()
+    }
+
+    fn open_frame(&mut self, same: bool, ack: u64) -> Vec<Command> {
+        self.open_frame_hb(same, ack, 0)
+    }
+
+    fn open_frame_hb(&mut self, same: bool, ack: u64, hb: u64) -> Vec<Command> {
+        let attempt = self.attempt();
+        self.m.open_frame(attempt, 30, same, ack, hb);
+        self.drain()
+    }
+
+    /// The raw protocol's "open".
+    fn transport_opened(&mut self) -> Vec<Command> {
+        let attempt = self.attempt();
+        self.m.transport_opened(attempt);
+        self.drain()
+    }
+
+    /// The transport held ends (or fails to open), with the driver's text `text`.
+    fn fail(&mut self, text: u32) -> Vec<Command> {
+        self.fail_with(Failure::new(Why::Text(text)))
+    }
+
+    fn fail_with(&mut self, failure: Failure) -> Vec<Command> {
+        let attempt = self.attempt();
+        self.m.transport_failed(attempt, failure);
+        self.drain()
+    }
+
+    /// Message `seq` on the transport held: whether it is delivered.
+    fn msg(&mut self, seq: u64) -> bool {
+        let attempt = self.attempt();
+        let deliver = self.m.message(attempt, 10, seq);
+        self.drain();
+        deliver
+    }
+
+    fn beat(&mut self, sent: Option<u64>) -> Vec<Command> {
+        let attempt = self.attempt();
+        self.m.heartbeat(attempt, 8, sent);
+        self.drain()
+    }
+
+    fn gap(&mut self, from: u64, to: u64) -> Vec<Command> {
+        let attempt = self.attempt();
+        self.m.gap(attempt, 20, from, to);
+        self.drain()
+    }
+
+    /// An acknowledgement frame on the transport held.
+    fn ack(&mut self, ack: u64) -> Vec<Command> {
+        let attempt = self.attempt();
+        self.m.ack_frame(attempt, 12, ack);
+        self.drain()
+    }
+
+    /// An acknowledgement frame in the answer to the POST in flight.
+    fn post_ack(&mut self, ack: u64) -> Vec<Command> {
+        self.m.ack_frame(SESSION, 12, ack);
+        self.drain()
+    }
+
+    fn recycle(&mut self) -> Vec<Command> {
+        let attempt = self.attempt();
+        self.m.recycle(attempt, 9);
+        self.drain()
+    }
+
+    fn ended(&mut self, text: u32) -> Vec<Command> {
+        let attempt = self.attempt();
+        self.m.ended(attempt, 40, Why::Text(text));
+        self.drain()
+    }
+
+    /// Enqueues a payload of `size` bytes; returns its number in the model.
+    fn enqueue(&mut self, size: u32) -> Result<u32, Refusal> {
+        self.m.enqueue(size, u64::from(size))?;
+        self.enqueued += 1;
+        self.queue.push_back(self.enqueued);
+        self.drain();
+        Ok(self.enqueued)
+    }
+
+    fn upload_done(&mut self) -> Vec<Command> {
+        assert!(self.post.take().is_some(), "no POST in flight");
+        self.m.upload_done();
+        self.drain()
+    }
+
+    fn upload_failed(&mut self, text: u32, retry_after_ms: u32, ended: bool) -> Vec<Command> {
+        assert!(self.post.take().is_some(), "no POST in flight");
+        self.m.upload_failed(Why::Text(text), retry_after_ms, ended);
+        self.drain()
+    }
+
+    fn probe_succeeded(&mut self, id: u32) -> Vec<Command> {
+        self.m.probe_succeeded(id);
+        self.drain()
+    }
+
+    fn probe_failed(&mut self, id: u32) -> Vec<Command> {
+        self.m.probe_failed(id);
+        self.drain()
+    }
+
+    /// The transport held drops; the retry opens and gets an open frame.
+    fn resume(&mut self, same: bool, ack: u64) -> Vec<Command> {
+        self.fail(99);
+        self.fire(Timer::Retry);
+        self.open_frame(same, ack)
+    }
+}
+
+/// A client open on the first transport of `cfg` (its first session).
+fn start(cfg: Config) -> Sim {
+    let mut sim = Sim::new(cfg);
+    sim.connect();
+    sim.open_frame(false, 0);
+    assert_eq!(sim.m.state(), ClientState::Open);
+    sim
+}
+
+/// A client open on the second transport of `cfg`, the first having failed to open.
+fn fallen_back(cfg: Config) -> Sim {
+    let mut sim = Sim::new(cfg);
+    sim.connect();
+    sim.fail(1);
+    sim.open_frame(false, 0);
+    assert_eq!(sim.m.state(), ClientState::Open);
+    sim
+}
+
+fn events(commands: &[Command]) -> Vec<Event> {
+    commands
+        .iter()
+        .filter_map(|command| match command {
+            Command::Emit(event) => Some(*event),
+            _ => None,
+        })
+        .collect()
+}
+
+fn state(from: ClientState, to: ClientState) -> Command {
+    Command::Emit(Event::State { from, to })
+}
+
+fn error(code: ErrorCode, reason: impl Into<Reason>) -> Command {
+    Command::Emit(Event::Error {
+        code,
+        reason: reason.into(),
+    })
+}
+
+fn open_event(kind: TransportKind, attempt: u32) -> Command {
+    Command::Emit(Event::Open { kind, attempt })
+}
+
+fn reconnecting(attempt: u32, delay_ms: u32, transport: TransportKind) -> Command {
+    Command::Emit(Event::Reconnecting {
+        attempt,
+        delay_ms,
+        transport,
+    })
+}
+
+fn send(ack: Option<u64>, from: u32, count: u32, first: u64) -> Command {
+    Command::Send {
+        ack,
+        from,
+        count,
+        first,
+    }
+}
+
+fn post(ack: Option<u64>, from: u32, count: u32, first: u64) -> Command {
+    Command::Post {
+        ack,
+        from,
+        count,
+        first,
+    }
+}
+
+fn is_post(command: &Command) -> bool {
+    matches!(command, Command::Post { .. })
+}
+
+/// The jittered backoff range of reconnect `attempt` with the default backoff.
+fn backoff_range(attempt: u32) -> std::ops::RangeInclusive<u32> {
+    let base = Backoff::default().base_delay_ms(attempt);
+    base / 2..=base
+}
+
+// ---- 1. connect ----
+
+mod connect {
+    use super::*;
+
+    #[test]
+    fn auto_connect_says_connecting_and_defers_the_first_attempt() {
+        let mut sim = Sim::new(cfg(&[WS, ES]));
+        sim.m.auto_connect();
+        assert_eq!(sim.drain(), [Command::Arm(Timer::Retry, 0)]);
+        assert_eq!(sim.m.state(), Connecting);
+        assert_eq!(sim.transport, None);
+        assert_eq!(
+            sim.fire(Timer::Retry),
+            [
+                Command::WatchPage(true),
+                state(Closed, Connecting),
+                Command::Open {
+                    attempt: 1,
+                    kind: WS
+                },
+                Command::Arm(Timer::Connect, CONNECT_MS),
+            ]
+        );
+        assert!(sim.watching);
+        assert_eq!(sim.m.transport(), None, "not open yet");
+    }
+
+    #[test]
+    fn connect_before_the_deferred_connect_runs_replaces_it() {
+        let mut sim = Sim::new(cfg(&[WS]));
+        sim.m.auto_connect();
+        sim.drain();
+        assert_eq!(
+            sim.connect(),
+            [
+                Command::Disarm(Timer::Retry),
+                Command::WatchPage(true),
+                state(Closed, Connecting),
+                Command::Open {
+                    attempt: 1,
+                    kind: WS
+                },
+                Command::Arm(Timer::Connect, CONNECT_MS),
+            ]
+        );
+        assert!(!sim.armed(Timer::Retry));
+    }
+
+    #[test]
+    fn open_frame_opens_the_client() {
+        let mut sim = Sim::new(cfg(&[WS, ES]));
+        sim.connect();
+        assert_eq!(
+            sim.open_frame(false, 0),
+            [
+                Command::Disarm(Timer::Connect),
+                state(Connecting, OPEN),
+                open_event(WS, 1),
+                Command::Arm(Timer::Liveness, LIVENESS_MS),
+            ]
+        );
+        assert_eq!(sim.m.state(), OPEN);
+        assert_eq!(sim.m.transport(), Some(WS));
+        assert_eq!(sim.m.stats().reconnects, 0);
+        assert_eq!(sim.m.stats().bytes_in, 30);
+    }
+
+    #[test]
+    fn connect_while_connecting_or_open_does_nothing() {
+        let mut sim = Sim::new(cfg(&[WS]));
+        sim.connect();
+        assert_eq!(sim.connect(), []);
+        sim.open_frame(false, 0);
+        assert_eq!(sim.connect(), []);
+        assert_eq!(sim.attempt(), 1);
+    }
+
+    #[test]
+    fn session_protocol_waits_for_the_open_frame() {
+        let mut sim = Sim::new(cfg(&[WS]));
+        sim.connect();
+        assert_eq!(sim.transport_opened(), []);
+        assert_eq!(sim.m.state(), Connecting);
+        assert!(sim.armed(Timer::Connect));
+    }
+}
+
+// ---- 2. fallback ----
+
+mod fallback {
+    use super::*;
+
+    #[test]
+    fn failing_before_opening_falls_back_to_the_next_transport() {
+        let mut sim = Sim::new(cfg(&[WS, ES, LP]));
+        sim.connect();
+        assert_eq!(
+            sim.fail(1),
+            [
+                Command::Disarm(Timer::Connect),
+                Command::Release,
+                Command::Emit(Event::Transport {
+                    from: Some(WS),
+                    to: ES,
+                    why: Why::Text(1)
+                }),
+                Command::Open {
+                    attempt: 2,
+                    kind: ES
+                },
+                Command::Arm(Timer::Connect, CONNECT_MS),
+            ]
+        );
+        assert_eq!(sim.m.stats().fallbacks, 1);
+        assert_eq!(sim.m.state(), Connecting);
+    }
+
+    #[test]
+    fn connect_timeout_falls_back_too() {
+        let mut sim = Sim::new(cfg(&[WS, ES, LP]));
+        sim.connect();
+        sim.fail(1);
+        assert_eq!(
+            sim.fire(Timer::Connect),
+            [
+                Command::Release,
+                Command::Emit(Event::Transport {
+                    from: Some(ES),
+                    to: LP,
+                    why: Why::ConnectTimeout(ES, CONNECT_MS)
+                }),
+                Command::Open {
+                    attempt: 3,
+                    kind: LP
+                },
+                Command::Arm(Timer::Connect, CONNECT_MS),
+            ]
+        );
+        assert_eq!(sim.m.stats().fallbacks, 2);
+    }
+
+    #[test]
+    fn last_transport_failing_reports_connect_failed_and_retries_from_the_first() {
+        let mut sim = Sim::new(cfg(&[WS, ES]));
+        sim.connect();
+        sim.fail(1);
+        let commands = sim.fail(2);
+        let delay = sim.armed_ms(Timer::Retry);
+        assert!(backoff_range(1).contains(&delay), "{delay}");
+        assert_eq!(
+            commands,
+            [
+                Command::Disarm(Timer::Connect),
+                Command::Release,
+                error(
+                    ErrorCode::ConnectFailed,
+                    Reason {
+                        prefix: Prefix::NoTransport(ES),
+                        why: Why::Text(2)
+                    }
+                ),
+                state(Connecting, Reconnecting),
+                Command::Arm(Timer::Retry, delay),
+                reconnecting(1, delay, WS),
+            ]
+        );
+        assert_eq!(sim.m.stats().fallbacks, 1, "no transport after the last");
+        assert_eq!(
+            sim.fire(Timer::Retry),
+            [
+                Command::Open {
+                    attempt: 4,
+                    kind: WS
+                },
+                Command::Arm(Timer::Connect, CONNECT_MS),
+            ]
+        );
+        assert_eq!(sim.m.state(), Reconnecting);
+        // The second round waits longer.
+        sim.fail(3);
+        sim.fail(4);
+        let delay = sim.armed_ms(Timer::Retry);
+        assert!(backoff_range(2).contains(&delay), "{delay}");
+        assert_eq!(sim.last.last(), Some(&reconnecting(2, delay, WS)));
+        assert_eq!(sim.m.stats().fallbacks, 2);
+    }
+
+    #[test]
+    fn retry_after_heard_in_the_round_is_a_floor_under_the_delay() {
+        let mut sim = Sim::new(cfg(&[WS, ES]));
+        sim.connect();
+        let refused = Failure {
+            why: Why::Text(1),
+            retry_after_ms: 30_000,
+            code: Some(ErrorCode::Http),
+        };
+        // An HTTP refusal is reported even while falling back.
+        assert_eq!(
+            events(&sim.fail_with(refused)),
+            [
+                Event::Error {
+                    code: ErrorCode::Http,
+                    reason: Why::Text(1).into()
+                },
+                Event::Transport {
+                    from: Some(WS),
+                    to: ES,
+                    why: Why::Text(1)
+                },
+            ]
+        );
+        sim.fail(2);
+        assert_eq!(sim.armed_ms(Timer::Retry), 30_000);
+        assert_eq!(sim.last.last(), Some(&reconnecting(1, 30_000, WS)));
+        // The next round heard none: the backoff alone.
+        sim.fire(Timer::Retry);
+        sim.fail(3);
+        sim.fail(4);
+        assert!(backoff_range(2).contains(&sim.armed_ms(Timer::Retry)));
+    }
+
+    #[test]
+    fn retry_after_below_the_backoff_changes_nothing() {
+        let mut sim = Sim::new(cfg(&[WS]));
+        sim.connect();
+        sim.fail_with(Failure {
+            why: Why::Text(1),
+            retry_after_ms: 10,
+            code: None,
+        });
+        assert!(backoff_range(1).contains(&sim.armed_ms(Timer::Retry)));
+    }
+
+    #[test]
+    fn retry_after_floor_is_forgotten_once_a_transport_opens() {
+        let mut sim = Sim::new(cfg(&[WS, ES]));
+        sim.connect();
+        sim.fail_with(Failure {
+            why: Why::Text(1),
+            retry_after_ms: 60_000,
+            code: Some(ErrorCode::Http),
+        });
+        // EventSource opens and works for a while, then drops.
+        sim.open_frame(false, 0);
+        assert!(sim.msg(1));
+        sim.fail(2);
+        sim.fire(Timer::Retry);
+        // Its reconnection fails: the round is over, and nobody said Retry-After in it.
+        sim.fail(3);
+        let delay = sim.armed_ms(Timer::Retry);
+        assert!(backoff_range(2).contains(&delay), "waits {delay} ms");
+    }
+}
+
+// ---- 3. reconnect after an open transport drops ----
+
+mod reconnect {
+    use super::*;
+
+    #[test]
+    fn drop_after_a_working_connection_is_retried_quickly() {
+        let mut sim = start(cfg(&[WS, ES]));
+        assert!(sim.msg(1));
+        let commands = sim.fail(7);
+        let delay = sim.armed_ms(Timer::Retry);
+        assert!(delay <= INITIAL_MS / 4, "{delay}");
+        assert_eq!(
+            commands,
+            [
+                Command::Disarm(Timer::Ack),
+                Command::Disarm(Timer::Liveness),
+                Command::Release,
+                error(ErrorCode::TransportFailed, Why::Text(7)),
+                state(OPEN, Reconnecting),
+                Command::Arm(Timer::Retry, delay),
+                reconnecting(1, delay, WS),
+            ]
+        );
+        assert_eq!(sim.m.transport(), None);
+        assert_eq!(
+            sim.fire(Timer::Retry),
+            [
+                Command::Open {
+                    attempt: 3,
+                    kind: WS
+                },
+                Command::Arm(Timer::Connect, CONNECT_MS),
+            ]
+        );
+        assert_eq!(
+            sim.open_frame(true, 0),
+            [
+                Command::Disarm(Timer::Connect),
+                state(Reconnecting, OPEN),
+                open_event(WS, 3),
+                Command::Arm(Timer::Liveness, LIVENESS_MS),
+                // Message 1 is still to be acknowledged.
+                Command::Arm(Timer::Ack, ACK_IDLE_MS),
+            ]
+        );
+        assert_eq!(sim.m.stats().reconnects, 1);
+    }
+
+    #[test]
+    fn quick_retries_stay_within_a_quarter_of_the_initial_delay() {
+        let mut delays = Vec::new();
+        for seed in 1..200 {
+            let mut sim = Sim::seeded(cfg(&[WS]), seed);
+            sim.connect();
+            sim.open_frame(false, 0);
+            sim.beat(None);
+            sim.fail(1);
+            delays.push(sim.armed_ms(Timer::Retry));
+        }
+        assert!(delays.iter().all(|&delay| delay <= INITIAL_MS / 4));
+        // Spread, not in lock-step.
+        assert!(delays.iter().any(|&delay| delay < 40));
+        assert!(delays.iter().any(|&delay| delay > 85));
+    }
+
+    #[test]
+    fn drops_before_delivering_anything_demote_the_transport() {
+        let mut sim = start(cfg(&[WS, ES]));
+        for round in 1..DEMOTE_AFTER {
+            let commands = sim.fail(round);
+            let delay = sim.armed_ms(Timer::Retry);
+            assert!(backoff_range(round).contains(&delay), "{round}: {delay}");
+            assert_eq!(
+                events(&commands),
+                [
+                    Event::Error {
+                        code: ErrorCode::TransportFailed,
+                        reason: Why::Text(round).into()
+                    },
+                    Event::State {
+                        from: OPEN,
+                        to: Reconnecting
+                    },
+                    Event::Reconnecting {
+                        attempt: round,
+                        delay_ms: delay,
+                        transport: WS
+                    },
+                ]
+            );
+            sim.fire(Timer::Retry);
+            assert_eq!(sim.kind(), Some(WS));
+            sim.open_frame(true, 0);
+        }
+        let commands = sim.fail(DEMOTE_AFTER);
+        let delay = sim.armed_ms(Timer::Retry);
+        assert!(backoff_range(DEMOTE_AFTER).contains(&delay), "{delay}");
+        assert_eq!(
+            events(&commands),
+            [
+                Event::Error {
+                    code: ErrorCode::TransportFailed,
+                    reason: Why::Text(DEMOTE_AFTER).into()
+                },
+                Event::Transport {
+                    from: Some(WS),
+                    to: ES,
+                    why: Why::Demoted(WS)
+                },
+                Event::State {
+                    from: OPEN,
+                    to: Reconnecting
+                },
+                Event::Reconnecting {
+                    attempt: DEMOTE_AFTER,
+                    delay_ms: delay,
+                    transport: ES
+                },
+            ]
+        );
+        assert_eq!(sim.m.stats().fallbacks, 1);
+        sim.fire(Timer::Retry);
+        assert_eq!(sim.kind(), Some(ES));
+    }
+
+    #[test]
+    fn a_frame_between_drops_resets_the_demotion_count() {
+        let mut sim = start(cfg(&[WS, ES]));
+        sim.resume(true, 0);
+        sim.resume(true, 0);
+        // This connection delivers something before it drops.
+        sim.beat(Some(0));
+        sim.resume(true, 0);
+        sim.resume(true, 0);
+        assert_eq!(sim.kind(), Some(WS));
+        assert_eq!(sim.m.stats().fallbacks, 0);
+        assert!(!events(&sim.log)
+            .iter()
+            .any(|event| matches!(event, Event::Transport { .. })));
+    }
+
+    #[test]
+    fn the_last_transport_is_never_demoted() {
+        let mut sim = start(cfg(&[WS]));
+        for _ in 0..2 * DEMOTE_AFTER {
+            sim.resume(true, 0);
+        }
+        assert_eq!(sim.kind(), Some(WS));
+        assert_eq!(sim.m.stats().fallbacks, 0);
+    }
+
+    #[test]
+    fn gives_up_when_the_attempts_run_out() {
+        let mut config = cfg(&[WS]);
+        config.backoff = Some(Backoff {
+            max_attempts: Some(2),
+            ..Backoff::default()
+        });
+        let mut sim = Sim::new(config);
+        sim.connect();
+        for text in 1..=2 {
+            sim.fail(text);
+            assert!(sim.armed(Timer::Retry));
+            sim.fire(Timer::Retry);
+        }
+        assert_eq!(
+            sim.fail(3),
+            [
+                Command::Disarm(Timer::Connect),
+                Command::Release,
+                error(
+                    ErrorCode::ConnectFailed,
+                    Reason {
+                        prefix: Prefix::NoTransport(WS),
+                        why: Why::Text(3)
+                    }
+                ),
+                Command::WatchPage(false),
+                state(Reconnecting, Closed),
+                Command::Emit(Event::Close {
+                    code: 1006,
+                    clean: false,
+                    reason: Reason {
+                        prefix: Prefix::GaveUp(2),
+                        why: Why::Text(3)
+                    }
+                }),
+            ]
+        );
+        assert_eq!(sim.m.state(), Closed);
+        assert_eq!(sim.timers, [None; 7]);
+        assert!(!sim.watching);
+    }
+
+    #[test]
+    fn without_backoff_the_first_loss_closes() {
+        let mut config = cfg(&[WS]);
+        config.backoff = None;
+        let mut sim = start(config);
+        assert!(sim.msg(1));
+        assert_eq!(
+            sim.fail(5),
+            [
+                Command::Disarm(Timer::Ack),
+                Command::Disarm(Timer::Liveness),
+                Command::Release,
+                error(ErrorCode::TransportFailed, Why::Text(5)),
+                Command::WatchPage(false),
+                state(OPEN, Closed),
+                Command::Emit(Event::Close {
+                    code: 1006,
+                    clean: false,
+                    reason: Why::Text(5).into()
+                }),
+            ]
+        );
+        assert_eq!(sim.timers, [None; 7]);
+    }
+
+    #[test]
+    fn without_backoff_failing_to_connect_closes() {
+        let mut config = cfg(&[WS]);
+        config.backoff = None;
+        let mut sim = Sim::new(config);
+        sim.connect();
+        let events = events(&sim.fail(2));
+        assert_eq!(
+            events.last(),
+            Some(&Event::Close {
+                code: 1006,
+                clean: false,
+                reason: Why::Text(2).into()
+            })
+        );
+        assert_eq!(sim.m.state(), Closed);
+    }
+
+    #[test]
+    fn refusals_after_opening_back_off() {
+        let mut sim = start(cfg(&[WS]));
+        for round in 1..=4 {
+            let attempt = sim.attempt();
+            sim.m.refused(attempt, 40, Why::Text(round));
+            sim.drain();
+            let delay = sim.armed_ms(Timer::Retry);
+            assert_eq!(
+                sim.last.last(),
+                Some(&reconnecting(round, delay, WS)),
+                "refusal {round}"
+            );
+            sim.fire(Timer::Retry);
+            sim.open_frame(true, 0);
+        }
+    }
+}
+
+// ---- 4. the session protocol downstream ----
+
+mod downstream {
+    use super::*;
+
+    #[test]
+    fn messages_are_delivered_once_and_in_order_across_a_resume() {
+        let mut sim = start(cfg(&[WS]));
+        assert!(sim.msg(1));
+        assert!(sim.msg(2));
+        assert!(sim.msg(3));
+        assert_eq!(sim.m.after(), 3);
+        sim.resume(true, 0);
+        // The resumed connection replays what was delivered: dropped, silently.
+        assert!(!sim.msg(2));
+        assert!(events(&sim.last).is_empty());
+        assert!(!sim.msg(3));
+        assert!(events(&sim.last).is_empty());
+        assert!(sim.msg(4));
+        assert_eq!(sim.m.stats().messages_in, 4);
+        assert_eq!(sim.m.after(), 4);
+    }
+
+    #[test]
+    fn a_skip_closes_the_transport_and_resumes_after_the_last_delivered() {
+        let mut sim = start(cfg(&[WS]));
+        assert!(sim.msg(1));
+        assert!(!sim.msg(3));
+        let delay = sim.armed_ms(Timer::Retry);
+        assert_eq!(
+            sim.last,
+            [
+                Command::Disarm(Timer::Ack),
+                Command::Disarm(Timer::Liveness),
+                Command::Release,
+                error(ErrorCode::Protocol, Why::Skipped(2, 2)),
+                state(OPEN, Reconnecting),
+                Command::Arm(Timer::Retry, delay),
+                reconnecting(1, delay, WS),
+            ]
+        );
+        assert_eq!(sim.m.after(), 1);
+        sim.fire(Timer::Retry);
+        sim.open_frame(true, 0);
+        assert!(sim.msg(2));
+        assert!(sim.msg(3));
+        assert_eq!(sim.m.stats().messages_in, 3);
+    }
+
+    #[test]
+    fn the_same_skip_after_the_resume_is_a_gap_and_delivers() {
+        let mut sim = start(cfg(&[WS]));
+        assert!(sim.msg(1));
+        assert!(!sim.msg(3));
+        sim.fire(Timer::Retry);
+        sim.open_frame(true, 0);
+        assert!(sim.msg(3));
+        assert_eq!(
+            events(&sim.last),
+            [Event::Error {
+                code: ErrorCode::Gap,
+                reason: Why::Lost(2, 2).into()
+            }]
+        );
+        assert_eq!(sim.kind(), Some(WS), "the connection goes on");
+        assert_eq!(sim.m.after(), 3);
+        assert_eq!(sim.m.stats().messages_in, 2);
+    }
+
+    #[test]
+    fn a_sequence_going_back_on_one_connection_is_a_protocol_error() {
+        let mut sim = start(cfg(&[WS]));
+        assert!(sim.msg(1));
+        assert!(sim.msg(2));
+        assert!(!sim.msg(2));
+        assert_eq!(
+            events(&sim.last),
+            [Event::Error {
+                code: ErrorCode::Protocol,
+                reason: Why::SeqBack(2).into()
+            }]
+        );
+        assert!(!sim.msg(1));
+        assert_eq!(
+            events(&sim.last),
+            [Event::Error {
+                code: ErrorCode::Protocol,
+                reason: Why::SeqBack(1).into()
+            }]
+        );
+        assert!(sim.msg(3));
+        assert_eq!(sim.m.stats().messages_in, 3);
+    }
+
+    #[test]
+    fn a_gap_frame_reports_lost_messages_and_moves_on() {
+        let mut sim = start(cfg(&[WS]));
+        assert!(sim.msg(1));
+        assert_eq!(
+            events(&sim.gap(2, 4)),
+            [Event::Error {
+                code: ErrorCode::Gap,
+                reason: Why::Lost(2, 4).into()
+            }]
+        );
+        assert_eq!(sim.m.after(), 4);
+        assert!(sim.msg(5));
+        assert_eq!(sim.kind(), Some(WS));
+    }
+
+    #[test]
+    fn a_gap_frame_reports_only_what_was_not_received() {
+        let mut sim = start(cfg(&[WS]));
+        for seq in 1..=5 {
+            assert!(sim.msg(seq));
+        }
+        assert_eq!(
+            events(&sim.gap(3, 8)),
+            [Event::Error {
+                code: ErrorCode::Gap,
+                reason: Why::Lost(6, 8).into()
+            }]
+        );
+        // Stale: everything in it was received.
+        assert_eq!(events(&sim.gap(2, 8)), []);
+    }
+
+    #[test]
+    fn a_malformed_frame_is_a_protocol_error_that_reconnects() {
+        let mut sim = start(cfg(&[WS]));
+        assert!(sim.msg(1));
+        let attempt = sim.attempt();
+        sim.m.malformed(attempt, 17, Why::Text(8));
+        let commands = sim.drain();
+        assert_eq!(
+            events(&commands)[..2],
+            [
+                Event::Error {
+                    code: ErrorCode::Protocol,
+                    reason: Why::Text(8).into()
+                },
+                Event::State {
+                    from: OPEN,
+                    to: Reconnecting
+                },
+            ]
+        );
+        assert_eq!(sim.m.after(), 1);
+        assert_eq!(sim.m.stats().bytes_in, 30 + 10 + 17);
+    }
+
+    #[test]
+    fn an_http_error_of_an_open_transport_is_reported_as_such() {
+        let mut sim = start(cfg(&[LP]));
+        let commands = sim.fail_with(Failure {
+            why: Why::Text(3),
+            retry_after_ms: 7_000,
+            code: Some(ErrorCode::Http),
+        });
+        assert_eq!(
+            events(&commands)[0],
+            Event::Error {
+                code: ErrorCode::Http,
+                reason: Why::Text(3).into()
+            }
+        );
+        // Its Retry-After holds the reconnection back.
+        assert_eq!(sim.armed_ms(Timer::Retry), 7_000);
+    }
+
+    #[test]
+    fn a_heartbeat_reveals_a_skipped_tail() {
+        let mut sim = start(cfg(&[WS]));
+        assert!(sim.msg(1));
+        assert_eq!(events(&sim.beat(None)), []);
+        assert_eq!(events(&sim.beat(Some(1))), []);
+        let commands = sim.beat(Some(3));
+        assert_eq!(
+            events(&commands)[0],
+            Event::Error {
+                code: ErrorCode::Protocol,
+                reason: Why::Skipped(2, 3).into()
+            }
+        );
+        assert_eq!(sim.m.state(), Reconnecting);
+        assert_eq!(sim.m.after(), 1);
+        sim.fire(Timer::Retry);
+        sim.open_frame(true, 0);
+        // The resume skips them again: lost.
+        assert_eq!(
+            events(&sim.beat(Some(3))),
+            [Event::Error {
+                code: ErrorCode::Gap,
+                reason: Why::Lost(2, 3).into()
+            }]
+        );
+        assert_eq!(sim.m.after(), 3);
+        assert!(sim.msg(4));
+    }
+
+    #[test]
+    fn acknowledges_every_64_messages_over_the_websocket() {
+        let mut sim = start(cfg(&[WS]));
+        assert!(sim.msg(1));
+        assert_eq!(sim.last, [Command::Arm(Timer::Ack, ACK_IDLE_MS)]);
+        for seq in 2..64 {
+            assert!(sim.msg(seq));
+            assert_eq!(sim.last, [], "{seq}");
+        }
+        assert!(sim.msg(64));
+        assert_eq!(sim.last, [send(Some(64), 0, 0, 0)]);
+        for seq in 65..128 {
+            assert!(sim.msg(seq));
+        }
+        assert_eq!(sim.acks, [64]);
+        assert!(sim.msg(128));
+        assert_eq!(sim.acks, [64, 128]);
+        assert_eq!(sim.wire, [], "acks only");
+    }
+
+    #[test]
+    fn the_idle_ack_goes_out_a_second_after_the_last_one() {
+        set_now(0.0);
+        let mut sim = start(cfg(&[WS]));
+        assert!(sim.msg(1));
+        assert_eq!(sim.armed_ms(Timer::Ack), ACK_IDLE_MS);
+        assert_eq!(sim.wait_for(Timer::Ack), [send(Some(1), 0, 0, 0)]);
+        assert!(!sim.armed(Timer::Ack), "nothing left to acknowledge");
+        assert!(sim.msg(2));
+        assert_eq!(sim.last, [Command::Arm(Timer::Ack, ACK_IDLE_MS)]);
+        // The timer fires early (the last ack was 500 ms ago): not yet, look again.
+        set_now(1_500.0);
+        assert_eq!(
+            sim.fire(Timer::Ack),
+            [Command::Arm(Timer::Ack, ACK_IDLE_MS)]
+        );
+        set_now(2_000.0);
+        assert_eq!(sim.fire(Timer::Ack), [send(Some(2), 0, 0, 0)]);
+        assert_eq!(sim.acks, [1, 2]);
+    }
+
+    #[test]
+    fn an_eventsource_client_acknowledges_by_post() {
+        let mut sim = start(cfg(&[ES]));
+        for seq in 1..=64 {
+            assert!(sim.msg(seq));
+        }
+        assert_eq!(sim.last, [post(Some(64), 0, 0, 0)]);
+        sim.upload_done();
+        assert_eq!(sim.acks, [64]);
+    }
+
+    #[test]
+    fn polling_transports_never_send_acks() {
+        for kind in [LP, POLL] {
+            set_now(0.0);
+            let mut sim = start(cfg(&[kind]));
+            for seq in 1..=200 {
+                assert!(sim.msg(seq));
+                advance(100);
+            }
+            assert_eq!(sim.acks, [], "{kind:?}");
+            assert!(!sim.armed(Timer::Ack), "{kind:?}");
+            assert!(!sim.log.iter().any(is_post), "{kind:?}");
+            assert_eq!(sim.m.stats().messages_in, 200);
+        }
+    }
+}
+
+// ---- 5. upstream ----
+
+mod upstream {
+    use super::*;
+
+    #[test]
+    fn enqueue_is_refused_while_closed() {
+        let mut sim = Sim::new(cfg(&[WS]));
+        assert_eq!(sim.enqueue(5), Err(Refusal::Closed));
+        sim.connect();
+        assert_eq!(sim.enqueue(5), Ok(1), "queued while connecting");
+        sim.close();
+        assert_eq!(sim.enqueue(5), Err(Refusal::Closed));
+        assert_eq!(sim.m.stats().messages_out, 1);
+    }
+
+    #[test]
+    fn enqueue_is_refused_when_the_queue_is_full() {
+        let mut config = cfg(&[WS]);
+        config.max_queued = 3;
+        let mut sim = Sim::new(config);
+        sim.connect();
+        for size in [1, 2, 3] {
+            assert!(sim.enqueue(size).is_ok());
+        }
+        assert_eq!(sim.enqueue(4), Err(Refusal::QueueFull));
+        assert_eq!(sim.m.stats().messages_out, 3);
+        assert_eq!(sim.m.stats().bytes_out, 6);
+        // Sent is not acknowledged: still full.
+        sim.open_frame(false, 0);
+        assert_eq!(sim.last.last(), Some(&send(None, 0, 3, 1)));
+        assert_eq!(sim.enqueue(4), Err(Refusal::QueueFull));
+        sim.ack(1);
+        assert_eq!(sim.enqueue(4), Ok(4));
+    }
+
+    #[test]
+    fn enqueue_refuses_messages_above_the_size_limit() {
+        let mut sim = Sim::new(cfg(&[WS]));
+        sim.connect();
+        assert_eq!(
+            sim.m.enqueue(1, MAX_MESSAGE_BYTES + 1),
+            Err(Refusal::TooLarge(MAX_MESSAGE_BYTES + 1))
+        );
+        assert_eq!(sim.m.enqueue(1, MAX_MESSAGE_BYTES), Ok(()));
+        assert_eq!(sim.m.stats().messages_out, 1);
+    }
+
+    #[test]
+    fn raw_enqueue_needs_a_websocket_or_a_send_url() {
+        let mut sim = Sim::new(raw_cfg(&[ES, LP], false));
+        sim.connect();
+        assert_eq!(sim.enqueue(5), Err(Refusal::NowhereToSend));
+        let mut sim = Sim::new(raw_cfg(&[ES, LP], true));
+        sim.connect();
+        assert_eq!(sim.enqueue(5), Ok(1));
+        let mut sim = Sim::new(raw_cfg(&[ES, WS], false));
+        sim.connect();
+        assert_eq!(sim.enqueue(5), Ok(1));
+    }
+
+    #[test]
+    fn queued_messages_go_in_one_send_once_open() {
+        let mut sim = Sim::new(cfg(&[WS]));
+        sim.connect();
+        for size in [3, 4, 5] {
+            assert!(sim.enqueue(size).is_ok());
+        }
+        assert!(!sim.log.iter().any(|c| matches!(c, Command::Send { .. })));
+        let commands = sim.open_frame(false, 0);
+        assert_eq!(commands.last(), Some(&send(None, 0, 3, 1)));
+        assert_eq!(sim.wire, [(1, 1), (2, 2), (3, 3)]);
+        assert_eq!(sim.ack(2), [Command::Acked(2)]);
+        assert_eq!(sim.queue, [3]);
+        assert_eq!(sim.enqueue(6), Ok(4));
+        assert_eq!(sim.last, [send(None, 1, 1, 4)]);
+        assert_eq!(sim.ack(4), [Command::Acked(2)]);
+        assert!(sim.queue.is_empty());
+    }
+
+    #[test]
+    fn sends_are_decided_when_drained() {
+        let mut sim = start(cfg(&[WS]));
+        // Two messages between drains go in one Send.
+        sim.m.enqueue(1, 1).unwrap();
+        sim.m.enqueue(1, 1).unwrap();
+        sim.queue.extend([1, 2]);
+        assert_eq!(sim.drain(), [send(None, 0, 2, 1)]);
+        // A message whose client is closed before the drain is not sent.
+        sim.m.enqueue(1, 1).unwrap();
+        sim.queue.push_back(3);
+        sim.m.close(1000, Why::User);
+        assert!(!sim
+            .drain()
+            .iter()
+            .any(|c| matches!(c, Command::Send { .. })));
+    }
+
+    #[test]
+    fn an_ack_beyond_what_was_sent_is_a_protocol_error() {
+        let mut sim = start(cfg(&[WS]));
+        sim.enqueue(1).unwrap();
+        let commands = sim.ack(5);
+        assert!(!commands.iter().any(|c| matches!(c, Command::Acked(_))));
+        assert_eq!(
+            events(&commands)[0],
+            Event::Error {
+                code: ErrorCode::Protocol,
+                reason: Why::AckBeyondSent.into()
+            }
+        );
+        assert_eq!(sim.m.state(), Reconnecting);
+        assert_eq!(sim.queue, [1]);
+    }
+
+    #[test]
+    fn a_resume_resends_unacknowledged_messages_with_the_same_numbers() {
+        let mut sim = start(cfg(&[WS]));
+        for size in [1, 2, 3] {
+            sim.enqueue(size).unwrap();
+        }
+        assert_eq!(sim.wire, [(1, 1), (2, 2), (3, 3)]);
+        sim.resume(true, 1);
+        assert_eq!(sim.last.first(), Some(&Command::Acked(1)));
+        assert_eq!(sim.last.last(), Some(&send(None, 0, 2, 2)));
+        assert_eq!(sim.wire[3..], [(2, 2), (3, 3)]);
+        // The open frame of the next resume says 2 arrived.
+        sim.resume(true, 2);
+        assert_eq!(sim.last.first(), Some(&Command::Acked(1)));
+        assert_eq!(sim.last.last(), Some(&send(None, 0, 1, 3)));
+        assert_eq!(sim.wire[5..], [(3, 3)]);
+    }
+
+    #[test]
+    fn a_new_session_renumbers_pending_messages_and_reports_the_replacement() {
+        let mut sim = start(cfg(&[WS]));
+        assert!(sim.msg(1));
+        sim.enqueue(1).unwrap();
+        sim.enqueue(1).unwrap();
+        sim.ack(1);
+        assert_eq!(sim.queue, [2]);
+        sim.fail(3);
+        sim.fire(Timer::Retry);
+        let commands = sim.open_frame(false, 0);
+        assert_eq!(
+            events(&commands),
+            [
+                Event::Error {
+                    code: ErrorCode::Gap,
+                    reason: Why::Replaced.into()
+                },
+                Event::State {
+                    from: Reconnecting,
+                    to: OPEN
+                },
+                Event::Open {
+                    kind: WS,
+                    attempt: sim.attempt()
+                },
+            ]
+        );
+        assert!(commands.contains(&send(None, 0, 1, 1)));
+        assert_eq!(sim.wire.last(), Some(&(2, 1)));
+        // Downstream starts over too.
+        assert_eq!(sim.m.after(), 0);
+        assert!(sim.msg(1));
+    }
+
+    #[test]
+    fn http_transports_post_one_batch_at_a_time() {
+        let mut sim = start(cfg(&[ES]));
+        sim.enqueue(1).unwrap();
+        assert_eq!(sim.last, [post(None, 0, 1, 1)]);
+        let before = sim.log.len();
+        sim.enqueue(1).unwrap();
+        sim.enqueue(1).unwrap();
+        assert!(!sim.log[before..].iter().any(is_post), "one POST at a time");
+        // The answer acknowledges the first.
+        assert_eq!(sim.post_ack(1), [Command::Acked(1)]);
+        assert_eq!(sim.upload_done(), [post(None, 0, 2, 2)]);
+        assert_eq!(sim.upload_done(), []);
+        assert_eq!(sim.wire, [(1, 1), (2, 2), (3, 3)]);
+    }
+
+    #[test]
+    fn a_post_carries_at_most_256_messages() {
+        let mut sim = Sim::new(cfg(&[ES]));
+        sim.connect();
+        for _ in 0..300 {
+            sim.enqueue(10).unwrap();
+        }
+        assert_eq!(
+            sim.open_frame(false, 0).last(),
+            Some(&post(None, 0, 256, 1))
+        );
+        assert_eq!(sim.upload_done(), [post(None, 256, 44, 257)]);
+        assert_eq!(sim.wire.len(), 300);
+    }
+
+    #[test]
+    fn a_post_stays_within_a_mebibyte() {
+        let mut sim = Sim::new(cfg(&[ES]));
+        sim.connect();
+        let sizes = [
+            400_000, 400_000, 400_000, 600_000, 524_288, 524_288, 1_000_000, 1_000_000,
+        ];
+        for size in sizes {
+            sim.enqueue(size).unwrap();
+        }
+        // Three 400 000 are over a MiB.
+        assert_eq!(sim.open_frame(false, 0).last(), Some(&post(None, 0, 2, 1)));
+        // 400 000 + 600 000 is under it, and two halves exactly are not over.
+        assert_eq!(sim.upload_done(), [post(None, 2, 2, 3)]);
+        assert_eq!(sim.upload_done(), [post(None, 4, 2, 5)]);
+        // A message larger than half goes alone.
+        assert_eq!(sim.upload_done(), [post(None, 6, 1, 7)]);
+        assert_eq!(sim.upload_done(), [post(None, 7, 1, 8)]);
+        assert_eq!(sim.upload_done(), []);
+        assert_eq!(sim.wire.len(), sizes.len());
+    }
+
+    #[test]
+    fn a_failed_post_is_reported_rewound_and_retried_after_a_pause() {
+        let mut sim = start(cfg(&[ES]));
+        sim.enqueue(1).unwrap();
+        sim.upload_done();
+        sim.post_ack(1);
+        sim.enqueue(1).unwrap();
+        sim.enqueue(1).unwrap();
+        assert_eq!(sim.post, Some(vec![2]));
+        assert_eq!(
+            sim.upload_failed(9, 0, false),
+            [
+                error(
+                    ErrorCode::Http,
+                    Reason {
+                        prefix: Prefix::Upload,
+                        why: Why::Text(9)
+                    }
+                ),
+                Command::Arm(Timer::UploadRetry, 1_000),
+            ]
+        );
+        sim.enqueue(1).unwrap();
+        assert!(!sim.last.iter().any(is_post), "waits for the retry");
+        assert_eq!(sim.fire(Timer::UploadRetry), [post(None, 0, 3, 2)]);
+        assert_eq!(sim.wire, [(1, 1), (2, 2), (2, 2), (3, 3), (4, 4)]);
+    }
+
+    #[test]
+    fn a_failed_post_waits_at_least_its_retry_after() {
+        let mut sim = start(cfg(&[ES]));
+        sim.enqueue(1).unwrap();
+        sim.upload_failed(1, 5_000, false);
+        assert_eq!(sim.armed_ms(Timer::UploadRetry), 5_000);
+        sim.fire(Timer::UploadRetry);
+        sim.upload_failed(1, 200, false);
+        assert_eq!(sim.armed_ms(Timer::UploadRetry), 1_000);
+    }
+
+    #[test]
+    fn a_post_failing_after_a_reconnect_is_retried() {
+        let mut sim = start(cfg(&[ES]));
+        sim.enqueue(1).unwrap();
+        assert_eq!(sim.post, Some(vec![1]));
+        // The stream drops and comes back while the POST is out.
+        sim.resume(true, 0);
+        assert!(!sim.last.iter().any(is_post), "one POST at a time");
+        sim.upload_failed(2, 0, false);
+        let retried = sim.last.iter().any(is_post)
+            || sim.armed(Timer::UploadRetry) && sim.fire(Timer::UploadRetry).iter().any(is_post);
+        assert!(retried, "message 1 is not sent again");
+    }
+}
+
+// ---- 6. the server ends the session ----
+
+mod session_end {
+    use super::*;
+
+    #[test]
+    fn without_a_post_in_flight_a_new_session_starts_at_once() {
+        let mut sim = start(cfg(&[WS]));
+        assert!(sim.msg(1));
+        sim.enqueue(1).unwrap();
+        assert_eq!(
+            sim.ended(4),
+            [
+                Command::Disarm(Timer::Ack),
+                Command::Disarm(Timer::Liveness),
+                Command::Release,
+                error(ErrorCode::Gap, Why::Text(4)),
+                Command::NewSession,
+                Command::Open {
+                    attempt: 2,
+                    kind: WS
+                },
+                Command::Arm(Timer::Connect, CONNECT_MS),
+            ]
+        );
+        let commands = sim.open_frame(false, 0);
+        assert_eq!(
+            events(&commands),
+            [Event::Open {
+                kind: WS,
+                attempt: 2
+            }]
+        );
+        // The pending message goes out again, numbered in the new session.
+        assert_eq!(commands.last(), Some(&send(None, 0, 1, 1)));
+        assert_eq!(sim.m.after(), 0);
+        assert!(sim.msg(1));
+    }
+
+    #[test]
+    fn with_a_post_in_flight_the_new_session_waits_for_its_answer() {
+        let mut sim = start(cfg(&[ES]));
+        sim.enqueue(1).unwrap();
+        assert_eq!(
+            sim.ended(4),
+            [
+                Command::Disarm(Timer::Liveness),
+                Command::Release,
+                error(ErrorCode::Gap, Why::Text(4)),
+            ]
+        );
+        assert_eq!(sim.new_sessions, 0);
+        // The answer acknowledges the message: it is not sent again.
+        assert_eq!(sim.post_ack(1), [Command::Acked(1)]);
+        assert_eq!(
+            sim.upload_done(),
+            [
+                Command::NewSession,
+                Command::Open {
+                    attempt: 2,
+                    kind: ES
+                },
+                Command::Arm(Timer::Connect, CONNECT_MS),
+            ]
+        );
+        assert!(!sim.open_frame(false, 0).iter().any(is_post));
+        assert_eq!(sim.wire, [(1, 1)]);
+    }
+
+    #[test]
+    fn a_post_whose_answer_ended_the_session_starts_the_new_one() {
+        let mut sim = start(cfg(&[ES]));
+        sim.enqueue(1).unwrap();
+        sim.post_ack(1);
+        sim.upload_done();
+        sim.enqueue(1).unwrap();
+        sim.enqueue(1).unwrap();
+        assert_eq!(sim.post, Some(vec![2]));
+        // The POST is answered with an `x` frame.
+        sim.m.ended(SESSION, 40, Why::Text(5));
+        sim.drain();
+        assert_eq!(sim.new_sessions, 0);
+        assert_eq!(
+            sim.upload_failed(6, 0, true),
+            [
+                Command::NewSession,
+                Command::Open {
+                    attempt: 2,
+                    kind: ES
+                },
+                Command::Arm(Timer::Connect, CONNECT_MS),
+            ],
+            "no upload error: the session end said it all"
+        );
+        assert_eq!(sim.open_frame(false, 0).last(), Some(&post(None, 0, 2, 1)));
+        assert_eq!(sim.wire, [(1, 1), (2, 2), (2, 1), (3, 2)]);
+    }
+
+    #[test]
+    fn a_new_session_refused_backs_off() {
+        let mut sim = start(cfg(&[WS]));
+        sim.ended(1);
+        // The new session is refused before any open frame.
+        let commands = sim.ended(2);
+        let delay = sim.armed_ms(Timer::Retry);
+        assert_eq!(
+            commands,
+            [
+                Command::Disarm(Timer::Connect),
+                Command::Release,
+                error(ErrorCode::Gap, Why::Text(2)),
+                Command::NewSession,
+                state(OPEN, Reconnecting),
+                Command::Arm(Timer::Retry, delay),
+                reconnecting(1, delay, WS),
+            ]
+        );
+        assert!(backoff_range(1).contains(&delay));
+    }
+
+    #[test]
+    fn a_pending_ack_of_an_ended_session_is_not_sent_to_the_next() {
+        let mut sim = start(cfg(&[ES]));
+        sim.enqueue(1).unwrap();
+        // 64 messages arrive while the POST is out: the ack waits for it.
+        for seq in 1..=64 {
+            assert!(sim.msg(seq));
+        }
+        assert_eq!(sim.acks, []);
+        sim.ended(3);
+        sim.upload_done();
+        let commands = sim.open_frame(false, 0);
+        assert_eq!(commands.last(), Some(&post(None, 0, 1, 1)));
+    }
+}
+
+// ---- 7. recycle ----
+
+mod recycle {
+    use super::*;
+
+    #[test]
+    fn recycle_reopens_the_same_transport_without_a_second_open() {
+        let mut sim = start(cfg(&[ES, LP]));
+        assert!(sim.msg(1));
+        assert_eq!(
+            sim.recycle(),
+            [
+                Command::Disarm(Timer::Ack),
+                Command::Disarm(Timer::Liveness),
+                Command::Release,
+                Command::Open {
+                    attempt: 2,
+                    kind: ES
+                },
+                Command::Arm(Timer::Connect, CONNECT_MS),
+            ]
+        );
+        assert_eq!(sim.m.state(), OPEN);
+        assert_eq!(
+            sim.open_frame(true, 0),
+            [
+                Command::Disarm(Timer::Connect),
+                Command::Arm(Timer::Liveness, LIVENESS_MS),
+                Command::Arm(Timer::Ack, ACK_IDLE_MS),
+            ]
+        );
+        assert_eq!(sim.m.stats().reconnects, 0);
+        // A later real reconnect is an open again.
+        sim.resume(true, 0);
+        assert!(events(&sim.last).contains(&Event::Open {
+            kind: ES,
+            attempt: 4
+        }));
+        assert_eq!(sim.m.stats().reconnects, 1);
+    }
+
+    #[test]
+    fn a_recycle_that_fails_to_reopen_reconnects_like_any_loss() {
+        let mut sim = start(cfg(&[ES]));
+        assert!(sim.msg(1));
+        sim.recycle();
+        sim.fail(2);
+        assert_eq!(sim.m.state(), Reconnecting);
+        sim.fire(Timer::Retry);
+        let commands = sim.open_frame(true, 0);
+        assert_eq!(
+            events(&commands),
+            [
+                Event::State {
+                    from: Reconnecting,
+                    to: OPEN
+                },
+                Event::Open {
+                    kind: ES,
+                    attempt: 4
+                },
+            ]
+        );
+        assert_eq!(sim.m.stats().reconnects, 1);
+    }
+}
+
+// ---- 8. liveness ----
+
+mod liveness {
+    use super::*;
+
+    #[test]
+    fn silence_beyond_the_limit_closes_the_transport() {
+        set_now(0.0);
+        let mut sim = start(cfg(&[WS, ES]));
+        assert_eq!(
+            sim.wait_for(Timer::Liveness),
+            [Command::Arm(Timer::Liveness, LIVENESS_MS)]
+        );
+        let commands = sim.wait_for(Timer::Liveness);
+        let delay = sim.armed_ms(Timer::Retry);
+        assert_eq!(
+            commands,
+            [
+                Command::Release,
+                error(
+                    ErrorCode::TransportFailed,
+                    Why::Silent(WS, 2 * u64::from(LIVENESS_MS))
+                ),
+                state(OPEN, Reconnecting),
+                Command::Arm(Timer::Retry, delay),
+                reconnecting(1, delay, WS),
+            ]
+        );
+    }
+
+    #[test]
+    fn frames_keep_a_quiet_connection_alive() {
+        set_now(0.0);
+        let mut sim = start(cfg(&[WS]));
+        sim.wait_for(Timer::Liveness);
+        set_now(30_000.0);
+        sim.beat(Some(0));
+        // Seen at the next look, from which the silence counts.
+        set_now(40_002.0);
+        assert_eq!(
+            sim.fire(Timer::Liveness),
+            [Command::Arm(Timer::Liveness, LIVENESS_MS)]
+        );
+        assert_eq!(
+            sim.wait_for(Timer::Liveness),
+            [Command::Arm(Timer::Liveness, LIVENESS_MS)]
+        );
+        let commands = sim.wait_for(Timer::Liveness);
+        assert_eq!(
+            commands[1],
+            error(
+                ErrorCode::TransportFailed,
+                Why::Silent(WS, 2 * u64::from(LIVENESS_MS))
+            )
+        );
+    }
+
+    #[test]
+    fn the_server_heartbeat_and_long_polls_stretch_the_limit() {
+        let mut sim = Sim::new(cfg(&[WS]));
+        sim.connect();
+        // Two missed beats and a second.
+        sim.open_frame_hb(false, 0, 30_000);
+        assert_eq!(sim.armed_ms(Timer::Liveness), 61_000 / 2 + 1);
+
+        let mut config = cfg(&[LP]);
+        config.long_poll_timeout_ms = 50_000;
+        let sim = start(config);
+        assert_eq!(
+            sim.armed_ms(Timer::Liveness),
+            (50_000 + LONG_POLL_GRACE_MS) / 2 + 1
+        );
+
+        let mut config = cfg(&[POLL]);
+        config.poll_interval_ms = 45_000;
+        let sim = start(config);
+        assert_eq!(sim.armed_ms(Timer::Liveness), (45_000 + CONNECT_MS) / 2 + 1);
+    }
+
+    #[test]
+    fn wake_while_waiting_to_reconnect_starts_the_attempt_at_once() {
+        let mut sim = start(cfg(&[WS]));
+        sim.fail(1);
+        assert!(sim.armed(Timer::Retry));
+        assert_eq!(
+            sim.wake(),
+            [
+                Command::Disarm(Timer::Retry),
+                Command::Open {
+                    attempt: 3,
+                    kind: WS
+                },
+                Command::Arm(Timer::Connect, CONNECT_MS),
+            ]
+        );
+        assert_eq!(sim.wake(), [], "already connecting");
+    }
+
+    #[test]
+    fn wake_while_open_looks_at_the_silence_now() {
+        set_now(0.0);
+        let mut sim = start(cfg(&[WS]));
+        set_now(10_000.0);
+        assert_eq!(sim.wake(), [Command::Arm(Timer::Liveness, LIVENESS_MS)]);
+        set_now(45_000.0);
+        let commands = sim.wake();
+        assert_eq!(
+            commands[..3],
+            [
+                Command::Disarm(Timer::Liveness),
+                Command::Release,
+                error(ErrorCode::TransportFailed, Why::Silent(WS, 45_000)),
+            ]
+        );
+    }
+
+    #[test]
+    fn wake_while_connecting_or_closed_does_nothing() {
+        let mut sim = Sim::new(cfg(&[WS]));
+        assert_eq!(sim.wake(), []);
+        sim.connect();
+        assert_eq!(sim.wake(), []);
+    }
+}
+
+// ---- 9. upgrade ----
+
+mod upgrade {
+    use super::*;
+
+    #[test]
+    fn opening_below_the_best_transport_arms_a_probe() {
+        let mut sim = Sim::new(cfg(&[WS, ES]));
+        sim.connect();
+        sim.fail(1);
+        let commands = sim.open_frame(false, 0);
+        let delay = sim.armed_ms(Timer::Probe);
+        assert!((1_000..=2_000).contains(&delay), "{delay}");
+        assert_eq!(
+            commands,
+            [
+                Command::Disarm(Timer::Connect),
+                state(Connecting, OPEN),
+                open_event(ES, 2),
+                Command::Arm(Timer::Liveness, LIVENESS_MS),
+                Command::Arm(Timer::Probe, delay),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_successful_probe_switches_to_the_better_transport() {
+        let mut sim = fallen_back(cfg(&[WS, ES]));
+        assert_eq!(
+            sim.fire(Timer::Probe),
+            [
+                Command::Probe { id: 1, kind: WS },
+                Command::Arm(Timer::ProbeTimeout, CONNECT_MS),
+            ]
+        );
+        assert_eq!(sim.probe, Some((1, WS)));
+        assert_eq!(
+            sim.probe_succeeded(1),
+            [
+                Command::ReleaseProbe,
+                Command::Disarm(Timer::ProbeTimeout),
+                Command::Disarm(Timer::Liveness),
+                Command::Release,
+                Command::Emit(Event::Transport {
+                    from: Some(ES),
+                    to: WS,
+                    why: Why::Upgrade(WS)
+                }),
+                Command::Open {
+                    attempt: 3,
+                    kind: WS
+                },
+                Command::Arm(Timer::Connect, CONNECT_MS),
+            ]
+        );
+        assert_eq!(sim.m.stats().upgrades, 1);
+        assert_eq!(
+            sim.open_frame(true, 0),
+            [
+                Command::Disarm(Timer::Connect),
+                open_event(WS, 3),
+                Command::Arm(Timer::Liveness, LIVENESS_MS),
+            ]
+        );
+        assert_eq!(sim.m.stats().reconnects, 0);
+        assert_eq!(sim.m.transport(), Some(WS));
+        assert!(
+            !sim.armed(Timer::Probe),
+            "the best transport probes nothing"
+        );
+    }
+
+    #[test]
+    fn the_switch_waits_for_the_post_in_flight() {
+        let mut sim = fallen_back(cfg(&[WS, ES]));
+        sim.enqueue(1).unwrap();
+        sim.fire(Timer::Probe);
+        assert_eq!(
+            sim.probe_succeeded(1),
+            [Command::ReleaseProbe, Command::Disarm(Timer::ProbeTimeout)]
+        );
+        assert_eq!(sim.kind(), Some(ES));
+        // Upstream is paused meanwhile; downstream goes on.
+        sim.enqueue(1).unwrap();
+        assert_eq!(sim.last, []);
+        assert!(sim.msg(1));
+        assert_eq!(sim.post_ack(1), [Command::Acked(1)]);
+        let commands = sim.upload_done();
+        assert_eq!(
+            commands[..3],
+            [
+                Command::Disarm(Timer::Ack),
+                Command::Disarm(Timer::Liveness),
+                Command::Release,
+            ]
+        );
+        assert_eq!(sim.kind(), Some(WS));
+        let commands = sim.open_frame(true, 1);
+        assert!(commands.contains(&open_event(WS, 3)));
+        assert!(commands.contains(&send(None, 0, 1, 2)));
+        assert_eq!(sim.wire, [(1, 1), (2, 2)]);
+    }
+
+    #[test]
+    fn an_upgraded_transport_failing_to_open_falls_back_again() {
+        let mut sim = fallen_back(cfg(&[WS, ES]));
+        sim.fire(Timer::Probe);
+        sim.probe_succeeded(1);
+        assert_eq!(
+            events(&sim.fail(5)),
+            [Event::Transport {
+                from: Some(WS),
+                to: ES,
+                why: Why::Text(5)
+            }]
+        );
+        assert_eq!(sim.kind(), Some(ES));
+        assert_eq!(sim.m.stats().fallbacks, 2);
+        assert_eq!(sim.m.state(), OPEN, "the user never saw the client go down");
+        let commands = sim.open_frame(true, 0);
+        assert_eq!(
+            events(&commands),
+            [Event::Open {
+                kind: ES,
+                attempt: 4
+            }]
+        );
+        // Probing starts over from the first delay.
+        assert!((1_000..=2_000).contains(&sim.armed_ms(Timer::Probe)));
+    }
+
+    #[test]
+    fn a_failed_probe_tries_the_candidates_in_turn_later() {
+        let mut sim = Sim::new(cfg(&[WS, ES, LP]));
+        sim.connect();
+        sim.fail(1);
+        sim.fail(2);
+        sim.open_frame(false, 0);
+        assert_eq!(
+            sim.fire(Timer::Probe)[0],
+            Command::Probe { id: 1, kind: WS }
+        );
+        let commands = sim.probe_failed(1);
+        let delay = sim.armed_ms(Timer::Probe);
+        assert!((2_000..=4_000).contains(&delay), "{delay}");
+        assert_eq!(
+            commands,
+            [
+                Command::ReleaseProbe,
+                Command::Disarm(Timer::ProbeTimeout),
+                Command::Arm(Timer::Probe, delay),
+            ]
+        );
+        assert_eq!(
+            sim.fire(Timer::Probe)[0],
+            Command::Probe { id: 2, kind: ES }
+        );
+        // No answer in time.
+        let commands = sim.fire(Timer::ProbeTimeout);
+        let delay = sim.armed_ms(Timer::Probe);
+        assert!((4_000..=8_000).contains(&delay), "{delay}");
+        assert_eq!(
+            commands,
+            [Command::ReleaseProbe, Command::Arm(Timer::Probe, delay)]
+        );
+        assert_eq!(
+            sim.fire(Timer::Probe)[0],
+            Command::Probe { id: 3, kind: WS }
+        );
+        // Answers of probes that are over change nothing.
+        assert_eq!(sim.probe_succeeded(1), []);
+        assert_eq!(sim.probe_failed(2), []);
+        assert_eq!(sim.m.stats().upgrades, 0);
+        assert_eq!(sim.kind(), Some(LP));
+    }
+
+    #[test]
+    fn the_raw_protocol_never_probes() {
+        let mut sim = Sim::new(raw_cfg(&[WS, ES], true));
+        sim.connect();
+        sim.fail(1);
+        sim.transport_opened();
+        assert_eq!(sim.m.transport(), Some(ES));
+        assert!(!sim.armed(Timer::Probe));
+    }
+
+    #[test]
+    fn upgrade_off_never_probes() {
+        let mut config = cfg(&[WS, ES]);
+        config.upgrade = false;
+        let mut sim = fallen_back(config);
+        assert!(!sim.armed(Timer::Probe));
+        sim.resume(true, 0);
+        assert!(!sim.log.iter().any(|c| matches!(c, Command::Probe { .. })));
+        assert!(!sim.armed(Timer::Probe));
+    }
+}
+
+// ---- 10. staleness ----
+
+mod stale {
+    use super::*;
+
+    #[test]
+    fn closing_before_the_drain_drops_the_open_of_the_attempt() {
+        let mut sim = Sim::new(cfg(&[WS]));
+        sim.m.connect();
+        sim.m.close(1000, Why::User);
+        assert_eq!(
+            sim.drain(),
+            [
+                Command::WatchPage(true),
+                state(Closed, Connecting),
+                Command::Arm(Timer::Connect, CONNECT_MS),
+                Command::WatchPage(false),
+                Command::Disarm(Timer::Connect),
+                Command::Release,
+                state(Connecting, Closed),
+                Command::Emit(Event::Close {
+                    code: 1000,
+                    clean: true,
+                    reason: Why::User.into()
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_open_event_of_an_attempt_that_is_over_is_dropped() {
+        let mut sim = Sim::new(cfg(&[WS]));
+        sim.connect();
+        sim.m.open_frame(1, 30, false, 0, 0);
+        sim.m.transport_failed(1, Failure::new(Why::Text(2)));
+        let commands = sim.drain();
+        assert!(!commands
+            .iter()
+            .any(|c| matches!(c, Command::Emit(Event::Open { .. }))));
+        assert!(commands.contains(&state(OPEN, Reconnecting)));
+    }
+
+    #[test]
+    fn a_probe_whose_transport_is_gone_is_dropped() {
+        let mut sim = fallen_back(cfg(&[WS, ES]));
+        sim.fire_only(Timer::Probe);
+        let attempt = sim.attempt();
+        sim.m.transport_failed(attempt, Failure::new(Why::Text(2)));
+        let commands = sim.drain();
+        assert!(!commands.iter().any(|c| matches!(c, Command::Probe { .. })));
+        assert!(commands.contains(&Command::ReleaseProbe));
+        assert_eq!(sim.probe, None);
+    }
+
+    #[test]
+    fn inputs_of_an_attempt_that_is_over_change_nothing() {
+        let mut sim = Sim::new(cfg(&[WS, ES]));
+        sim.connect();
+        sim.fail(1);
+        sim.open_frame(false, 0);
+        assert!(sim.msg(1));
+        let old = 1;
+        let (stats, after) = (sim.m.stats(), sim.m.after());
+        let m = &mut sim.m;
+        m.transport_opened(old);
+        m.transport_failed(old, Failure::new(Why::Text(3)));
+        m.open_frame(old, 30, false, 0, 0);
+        assert!(!m.message(old, 10, 2));
+        assert!(!m.raw_message(old, 10));
+        m.ack_frame(old, 10, 0);
+        m.heartbeat(old, 10, Some(9));
+        m.gap(old, 10, 2, 9);
+        m.recycle(old, 10);
+        m.refused(old, 10, Why::Text(4));
+        m.ended(old, 10, Why::Text(5));
+        m.malformed(old, 10, Why::Text(6));
+        m.received(old, 10);
+        assert_eq!(sim.drain(), []);
+        assert_eq!(sim.m.stats(), stats);
+        assert_eq!(sim.m.after(), after);
+        assert_eq!(sim.m.state(), OPEN);
+        assert_eq!(sim.transport, Some((2, ES)));
+    }
+
+    #[test]
+    fn a_timer_that_is_not_armed_does_nothing() {
+        let mut sim = start(cfg(&[WS]));
+        for timer in [Timer::Retry, Timer::Connect, Timer::Ack, Timer::Probe] {
+            sim.m.timer(timer);
+        }
+        assert_eq!(sim.drain(), []);
+    }
+}
+
+// ---- 11. close ----
+
+mod close {
+    use super::*;
+
+    #[test]
+    fn close_releases_everything_and_reports_a_clean_close() {
+        let mut sim = fallen_back(cfg(&[WS, ES]));
+        assert!(sim.msg(1));
+        sim.enqueue(1).unwrap();
+        assert!(sim.post.is_some());
+        assert_eq!(
+            sim.close(),
+            [
+                Command::WatchPage(false),
+                Command::Disarm(Timer::Ack),
+                Command::Disarm(Timer::Liveness),
+                Command::Disarm(Timer::Probe),
+                Command::Release,
+                Command::AbortPost,
+                state(OPEN, Closed),
+                Command::Emit(Event::Close {
+                    code: 1000,
+                    clean: true,
+                    reason: Why::User.into()
+                }),
+            ]
+        );
+        assert_eq!(sim.timers, [None; 7]);
+        assert!(!sim.watching);
+        assert_eq!(sim.m.transport(), None);
+        assert_eq!(sim.close(), [], "closed already");
+    }
+
+    #[test]
+    fn connect_after_close_starts_again() {
+        let mut sim = fallen_back(cfg(&[WS, ES]));
+        sim.close();
+        let attempt = sim.m.attempt;
+        assert_eq!(
+            sim.connect(),
+            [
+                Command::WatchPage(true),
+                state(Closed, Connecting),
+                Command::Open {
+                    attempt: attempt + 1,
+                    kind: WS
+                },
+                Command::Arm(Timer::Connect, CONNECT_MS),
+            ]
+        );
+        // The same session resumes: no replacement, and no reconnect counted.
+        let commands = sim.open_frame(true, 0);
+        assert!(commands.contains(&open_event(WS, attempt + 1)));
+        assert_eq!(sim.m.stats().reconnects, 0);
+    }
+
+    #[test]
+    fn close_while_reconnecting_disarms_the_retry() {
+        let mut sim = start(cfg(&[WS]));
+        sim.fail(1);
+        assert_eq!(
+            sim.close(),
+            [
+                Command::Disarm(Timer::Retry),
+                Command::WatchPage(false),
+                state(Reconnecting, Closed),
+                Command::Emit(Event::Close {
+                    code: 1000,
+                    clean: true,
+                    reason: Why::User.into()
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn close_before_the_deferred_connect_cancels_it() {
+        let mut sim = Sim::new(cfg(&[WS]));
+        sim.m.auto_connect();
+        sim.drain();
+        sim.m.close(1001, Why::Dropped);
+        assert_eq!(
+            sim.drain(),
+            [
+                Command::Disarm(Timer::Retry),
+                state(Connecting, Closed),
+                Command::Emit(Event::Close {
+                    code: 1001,
+                    clean: true,
+                    reason: Why::Dropped.into()
+                }),
+            ]
+        );
+        assert_eq!(sim.connect()[1], state(Closed, Connecting));
+    }
+
+    #[test]
+    fn close_of_a_client_never_connected_does_nothing() {
+        let mut sim = Sim::new(cfg(&[WS]));
+        assert_eq!(sim.close(), []);
+    }
+}
+
+// ---- 12. the raw protocol ----
+
+mod raw {
+    use super::*;
+
+    #[test]
+    fn transport_opened_opens_and_raw_messages_are_delivered() {
+        let mut sim = Sim::new(raw_cfg(&[WS], false));
+        sim.connect();
+        assert_eq!(
+            sim.transport_opened(),
+            [
+                Command::Disarm(Timer::Connect),
+                state(Connecting, OPEN),
+                open_event(WS, 1),
+            ],
+            "no liveness: raw servers send no heartbeats"
+        );
+        let attempt = sim.attempt();
+        for _ in 0..100 {
+            assert!(sim.m.raw_message(attempt, 7));
+        }
+        assert_eq!(sim.drain(), [], "no acks");
+        assert_eq!(sim.m.stats().messages_in, 100);
+        assert_eq!(sim.m.stats().bytes_in, 700);
+    }
+
+    #[test]
+    fn a_raw_message_before_the_open_opens() {
+        let mut sim = Sim::new(raw_cfg(&[LP], true));
+        sim.connect();
+        let attempt = sim.attempt();
+        assert!(sim.m.raw_message(attempt, 3));
+        assert!(sim.drain().contains(&open_event(LP, 1)));
+        assert_eq!(sim.m.state(), OPEN);
+    }
+
+    #[test]
+    fn raw_sends_over_the_websocket_leave_the_queue_at_once() {
+        let mut sim = Sim::new(raw_cfg(&[WS], false));
+        sim.connect();
+        sim.enqueue(1).unwrap();
+        sim.enqueue(1).unwrap();
+        assert_eq!(sim.transport_opened().last(), Some(&send(None, 0, 2, 1)));
+        assert!(sim.queue.is_empty());
+        assert!(sim.m.outbox.is_empty());
+        sim.enqueue(1).unwrap();
+        assert_eq!(sim.last, [send(None, 0, 1, 3)]);
+        assert!(sim.m.outbox.is_empty());
+        assert_eq!(sim.wire, [(1, 1), (2, 2), (3, 3)]);
+    }
+
+    #[test]
+    fn raw_posts_go_one_message_at_a_time_to_the_send_url() {
+        let mut sim = Sim::new(raw_cfg(&[ES], true));
+        sim.connect();
+        sim.transport_opened();
+        sim.enqueue(1).unwrap();
+        sim.enqueue(1).unwrap();
+        assert_eq!(sim.post, Some(vec![1]));
+        assert_eq!(sim.upload_done(), [Command::Acked(1), post(None, 0, 1, 2)]);
+        assert_eq!(sim.upload_done(), [Command::Acked(1)]);
+        assert!(sim.queue.is_empty());
+        assert_eq!(sim.wire, [(1, 1), (2, 2)]);
+    }
+
+    #[test]
+    fn raw_websocket_sends_beside_a_post_in_flight_send_each_message_once() {
+        let mut sim = Sim::new(raw_cfg(&[WS, LP], true));
+        // Checked below, by what goes out.
+        sim.check_queue = false;
+        sim.connect();
+        sim.fail(1);
+        sim.transport_opened();
+        sim.enqueue(1).unwrap();
+        assert_eq!(sim.post, Some(vec![1]));
+        // Long polling drops, fails to come back, and the next round opens the WebSocket while
+        // the POST is still out.
+        sim.fail(2);
+        sim.fire(Timer::Retry);
+        sim.fail(3);
+        sim.fire(Timer::Retry);
+        assert_eq!(sim.kind(), Some(WS));
+        sim.enqueue(1).unwrap();
+        sim.transport_opened();
+        sim.upload_done();
+        sim.enqueue(1).unwrap();
+        assert_eq!(sim.wire, [(1, 1), (2, 2), (3, 3)]);
+        assert_eq!(sim.queue.len(), sim.m.outbox.len());
+    }
+}
