@@ -24,7 +24,11 @@
 //  2. the names of the wasm file's imports and exports become one to three letters, in the wasm
 //     file and the glue at once (wasm-bindgen writes `__wbg_<what>_<16 hex digits>`, and hashes do
 //     not compress);
-//  3. the glue loses its comments (its JSDoc repeats the .d.ts, which is what editors read) and,
+//  3. wasm-bindgen's loader (`init`, `initSync`) gives way to a compact one that takes the same
+//     arguments (a URL, Request, Response, bytes or WebAssembly.Module, or a promise of one; the
+//     `{ module_or_path }` / `{ module }` objects) without the deprecation warnings and the
+//     fallbacks for engines older than every browser the package supports: a third of the glue;
+//  4. the glue loses its comments (its JSDoc repeats the .d.ts, which is what editors read) and,
 //     when terser is available (RT_TERSER_DIR or the tools dir scripts/build-pkg.sh installs it
 //     into), is minified.
 // Each step checks the layout it expects and otherwise leaves the files as they were: the package
@@ -47,6 +51,45 @@ const bgDtsPath = file("realtime_wasm_bg.wasm.d.ts");
 const MODULE = "./realtime_wasm_bg.js";
 /** The wasm exports src/js/client.js calls by name (src/port.rs): never renamed. */
 const MACHINE_EXPORTS = ["rt_new", "rt_i", "rt_free"];
+
+/**
+ * The loader the glue ends with instead of wasm-bindgen's (from `let wasmModule, wasmInstance,
+ * wasm;` on). It keeps `wasm` (the exports, which the class uses) and `__wbg_get_imports()`.
+ */
+const LOADER = `let wasm, loading;
+
+const instantiated = ({ instance }) => (wasm = instance.exports);
+
+function initSync(module) {
+  if (wasm) return wasm;
+  if (module?.constructor === Object) ({ module } = module);
+  if (!(module instanceof WebAssembly.Module)) module = new WebAssembly.Module(module);
+  return instantiated({ instance: new WebAssembly.Instance(module, __wbg_get_imports()) });
+}
+
+async function load(source) {
+  if (source?.constructor === Object) ({ module_or_path: source } = source);
+  source = await (source ?? new URL('realtime_wasm_bg.wasm', import.meta.url));
+  if (typeof source == "string" || source instanceof URL || source instanceof Request) source = await fetch(source);
+  const imports = __wbg_get_imports();
+  if (source instanceof Response) {
+    if (!source.ok) throw new Error(\`failed to fetch Wasm: \${source.status} \${source.url}\`);
+    if (source.headers.get("Content-Type") == "application/wasm") return instantiated(await WebAssembly.instantiateStreaming(source, imports));
+    source = await source.arrayBuffer();
+  }
+  const result = await WebAssembly.instantiate(source, imports);
+  return instantiated(result instanceof WebAssembly.Instance ? { instance: result } : result);
+}
+
+function __wbg_init(source) {
+  return wasm ? Promise.resolve(wasm) : (loading ??= load(source).catch((e) => {
+    loading = undefined;
+    throw e;
+  }));
+}
+
+export { initSync, __wbg_init as default };
+`;
 let wasm = readFileSync(wasmPath);
 let js = readFileSync(jsPath, "utf8");
 let dts = readFileSync(dtsPath, "utf8");
@@ -60,6 +103,13 @@ else if (withClass !== "added already") {
   process.exit(1);
 }
 say("RealtimeClient (src/js/client.js) in the glue and exported; rt_new, rt_i, rt_free kept to the module");
+
+const loader = compactLoader(js);
+if (typeof loader === "string") say(`wasm-bindgen's loader kept: ${loader}`);
+else {
+  js = loader.js;
+  say("wasm-bindgen's loader replaced by the compact one");
+}
 
 const snippets = inlineSnippets(js);
 let inlined = new Map();
@@ -174,6 +224,27 @@ if (existsSync(bgDtsPath)) writeFileSync(bgDtsPath, anyToUnknown(readFileSync(bg
 say(`${pkgPath}: exports, module, sideEffects, files; declarations without any`);
 
 // ---- the steps ------------------------------------------------------------------------------------
+
+/**
+ * `{ js }`: the glue with the compact loader (LOADER) in place of wasm-bindgen's, or a string
+ * saying why not: only wasm-bindgen's loader of the expected shape is replaced (no start function,
+ * nothing else done when instantiated).
+ */
+function compactLoader(glue) {
+  if (glue.includes("const instantiated = ")) return "replaced already";
+  const start = glue.indexOf("\nlet wasmModule, wasmInstance, wasm;\n");
+  const exports = "export { initSync, __wbg_init as default };\n";
+  const end = glue.indexOf(exports);
+  if (start < 0 || end < start) return "not wasm-bindgen's loader of the expected shape";
+  const old = glue.slice(start, end);
+  const finalize = "function __wbg_finalize_init(instance, module) {\n    wasmInstance = instance;\n    wasm = instance.exports;\n    wasmModule = module;\n    return wasm;\n}";
+  if (!old.includes(finalize) || old.includes("__wbindgen_start")) return "the wasm file needs more than its exports set (a start function, caches)";
+  for (const name of ["__wbg_load", "initSync", "__wbg_init", "__wbg_init_once"]) {
+    if (!old.includes(`function ${name}(`)) return `no ${name} in wasm-bindgen's loader`;
+  }
+  if (glue.slice(0, start).match(/\bwasm(?:Module|Instance)\b/)) return "wasmModule or wasmInstance used outside the loader";
+  return { js: `${glue.slice(0, start + 1)}${LOADER}${glue.slice(end + exports.length)}` };
+}
 
 /** Top-level names a module declares (functions, classes, consts, lets, vars). */
 function declaredNames(code) {

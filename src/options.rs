@@ -95,7 +95,7 @@ impl TransportKind {
             [
                 "options.transports: ",
                 self.name(),
-                " is not in this build of realtime-wasm (it was built without the cargo feature \"",
+                " is not in this build (cargo feature \"",
                 feature,
                 "\")",
             ]
@@ -264,7 +264,7 @@ impl Options {
         }
         if self.send_url.is_some() && self.protocol == Protocol::Session {
             return Err(Error::invalid(
-                "options.sendUrl: only used with protocol \"raw\" (the session protocol posts to its own endpoint)",
+                "options.sendUrl: only used with protocol \"raw\"",
             ));
         }
         Ok(())
@@ -343,8 +343,7 @@ mod tests {
                         [
                             "options.transports: ",
                             kind.name(),
-                            " is not in this build of realtime-wasm (it was built without the \
-                             cargo feature \"",
+                            " is not in this build (cargo feature \"",
                             feature,
                             "\")"
                         ]

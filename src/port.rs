@@ -14,14 +14,14 @@
 //! JavaScript calls the raw exports (`exports.rt_i(...)`): the package's class finds them in the
 //! glue it is inlined into, Rust code passes [`wasm_bindgen::exports`].
 
-use std::cell::RefCell;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use wasm_bindgen::prelude::*;
 
 use crate::backoff::Backoff;
 use crate::error::ErrorCode;
 use crate::machine::{
-    Command, Config, Event, Failure, Machine, Order, Prefix, Refusal, Timer, Why,
+    Command, Config, Event, Failure, Machine, Order, Reason, Refusal, Timer, Why,
 };
 use crate::options::TransportKind;
 
@@ -29,9 +29,10 @@ use crate::options::TransportKind;
 pub(crate) mod op {
     /// `(attempt)`: the attempt's transport connected.
     pub const OPENED: u32 = 0;
-    /// `(attempt, bytes)` → deliver?: a raw-protocol message.
+    /// `(attempt, bytes)` → 1 to deliver a raw-protocol message, plus 2 if commands wait.
     pub const RAW: u32 = 1;
-    /// `(attempt, bytes, seq)` → deliver?: a sequenced message or named event.
+    /// `(attempt, bytes, seq)` → 1 to deliver a sequenced message or named event, plus 2 if
+    /// commands wait (the driver asks for them only then: one call per message).
     pub const MSG: u32 = 2;
     /// `(attempt, bytes, same session, ack, heartbeat ms)`: an open frame.
     pub const OPEN: u32 = 3;
@@ -122,8 +123,6 @@ pub(crate) mod cmd {
 #[derive(Debug)]
 pub(crate) struct Port {
     machine: Machine,
-    /// The options being set (`CONFIGURE`, `CONFIGURE_MORE`), in effect from `SEED` on.
-    cfg: Config,
     args: [f64; 9],
 }
 
@@ -155,51 +154,53 @@ const BUILT: u32 = {
     bits
 };
 
-thread_local! {
-    /// The page's machines, by number; `None`: freed, the number free for the next one.
-    static PORTS: RefCell<Vec<Option<Port>>> = const { RefCell::new(Vec::new()) };
+/// The page's machines, by number; `None`: freed, the number free for the next one. A page's
+/// wasm runs on one thread: the lock is a flag (and a `thread_local!` would cost every call an
+/// indirect call and its arguments on the stack). Nothing here calls back into the exports, so it
+/// is never taken twice.
+static PORTS: Mutex<Vec<Option<Port>>> = Mutex::new(Vec::new());
+
+fn ports() -> MutexGuard<'static, Vec<Option<Port>>> {
+    // Panics abort, so the lock is never poisoned; taking it over anyway is the safe reading.
+    PORTS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A new machine (unconfigured: a client with no transport, closed); returns its number.
 #[wasm_bindgen(skip_typescript)]
 pub fn rt_new() -> u32 {
-    PORTS.with_borrow_mut(|ports| {
-        let free = ports.iter().position(Option::is_none);
-        let index = free.unwrap_or(ports.len());
-        if free.is_none() {
-            ports.push(None);
-        }
-        ports[index] = Some(Port::new());
-        index as u32
-    })
+    let mut ports = ports();
+    let free = ports.iter().position(Option::is_none);
+    let index = free.unwrap_or(ports.len());
+    if free.is_none() {
+        ports.push(None);
+    }
+    ports[index] = Some(Port::new());
+    index as u32
 }
 
 /// Reports `op` with its arguments to machine `port` (see [`Port::i`]); 0 for a machine that is
 /// not there (freed).
 #[wasm_bindgen(skip_typescript)]
 pub fn rt_i(port: u32, op: u32, a: u32, b: u32, c: f64, d: f64, e: f64) -> f64 {
-    PORTS.with_borrow_mut(|ports| match ports.get_mut(port as usize) {
+    match ports().get_mut(port as usize) {
         Some(Some(machine)) => machine.i(op, a, b, c, d, e),
         _ => 0.0,
-    })
+    }
 }
 
 /// Frees machine `port` (its number may be given to the next one).
 #[wasm_bindgen(skip_typescript)]
 pub fn rt_free(port: u32) {
-    PORTS.with_borrow_mut(|ports| {
-        if let Some(slot) = ports.get_mut(port as usize) {
-            *slot = None;
-        }
-    });
+    if let Some(slot) = ports().get_mut(port as usize) {
+        *slot = None;
+    }
 }
 
 impl Port {
     /// An unconfigured machine (a client with no transport, closed).
     pub(crate) fn new() -> Port {
         Port {
-            machine: Machine::new(Config::default(), now, 1),
-            cfg: Config::default(),
+            machine: Machine::new(Config::default(), 1),
             args: [0.0; 9],
         }
     }
@@ -208,12 +209,17 @@ impl Port {
     /// whether to deliver a message, a refusal, the resume point, a reading, a command.
     pub(crate) fn i(&mut self, op: u32, a: u32, b: u32, c: f64, d: f64, e: f64) -> f64 {
         let m = &mut self.machine;
-        let text = Why::Text(c as u32);
-        let yes = |answer: bool| f64::from(u8::from(answer));
+        let text = Why::text(c as u32);
         match op {
             op::OPENED => m.transport_opened(a),
-            op::RAW => return yes(m.raw_message(a, b)),
-            op::MSG => return yes(m.message(a, b, whole(c))),
+            op::RAW | op::MSG => {
+                let deliver = if op == op::RAW {
+                    m.raw_message(a, b)
+                } else {
+                    m.message(a, b, whole(c))
+                };
+                return f64::from(u8::from(deliver) | u8::from(m.pending()) << 1);
+            }
             op::OPEN => m.open_frame(a, b, c != 0.0, whole(d), whole(e)),
             op::ACK => m.ack_frame(a, b, whole(c)),
             op::BEAT => m.heartbeat(a, b, (c >= 0.0).then(|| whole(c))),
@@ -225,7 +231,7 @@ impl Port {
             op::RX => m.received(a, b),
             op::CLOSED => {
                 let failure = Failure {
-                    why: Why::Text(b),
+                    why: Why::text(b),
                     retry_after_ms: c as u32,
                     code: (d != 0.0).then_some(ErrorCode::Http),
                 };
@@ -238,7 +244,7 @@ impl Port {
             }
             op::WAKE => m.wake(),
             op::POSTED => m.upload_done(),
-            op::POST_FAILED => m.upload_failed(Why::Text(b), c as u32, d != 0.0),
+            op::POST_FAILED => m.upload_failed(Why::text(b), c as u32, d != 0.0),
             op::PROBE_OK => m.probe_succeeded(a),
             op::PROBE_FAILED => m.probe_failed(a),
             op::AFTER => return m.after() as f64,
@@ -253,7 +259,7 @@ impl Port {
             }
             op::CONNECT => m.connect(),
             op::AUTO => m.auto_connect(),
-            op::CLOSE => m.close(a as u16, if b != 0 { Why::Dropped } else { Why::User }),
+            op::CLOSE => m.close(a as u16, if b != 0 { Why::DROPPED } else { Why::USER }),
             op::READ => {
                 let s = m.stats();
                 return match a {
@@ -287,7 +293,7 @@ impl Port {
                     count += 1;
                     order >>= 3;
                 }
-                let cfg = &mut self.cfg;
+                let cfg = m.config();
                 cfg.transports = Order::new(&kinds[..count]);
                 cfg.raw = a & 1 != 0;
                 cfg.upgrade = a & 2 != 0;
@@ -303,7 +309,7 @@ impl Port {
                 cfg.long_poll_timeout_ms = e as u32;
             }
             op::CONFIGURE_MORE => {
-                let cfg = &mut self.cfg;
+                let cfg = m.config();
                 cfg.max_queued = a;
                 cfg.heartbeat_timeout_ms = c as u32;
                 if let Some(backoff) = &mut cfg.backoff {
@@ -314,20 +320,11 @@ impl Port {
                     }
                 }
             }
-            op::SEED => m.configure(self.cfg, whole(c)),
+            op::SEED => m.seed(whole(c)),
             _ => {}
         }
         0.0
     }
-}
-
-#[wasm_bindgen]
-extern "C" {
-    /// The clock: wall-clock milliseconds (`Instant::now` panics on wasm32; deadlines must
-    /// survive timers throttled in background tabs, so they are judged by the clock, not by timer
-    /// ticks). Bound here rather than through js-sys, whose glue would come along.
-    #[wasm_bindgen(js_namespace = Date)]
-    fn now() -> f64;
 }
 
 /// A command as JavaScript gets it: its code and up to nine numbers.
@@ -426,27 +423,14 @@ fn encode_event(event: Event, a: &mut [f64; 9]) {
         }
     };
     a[..4].copy_from_slice(&numbers);
-    let Some(reason) = reason else { return };
-    let (why, x, y) = match reason.why {
-        Why::Text(n) => (0, f64::from(n), 0.0),
-        Why::ConnectTimeout(k, ms) => (1, kind(k), f64::from(ms)),
-        Why::Silent(k, ms) => (2, kind(k), ms as f64),
-        Why::AckBeyondSent => (3, 0.0, 0.0),
-        Why::Skipped(from, to) => (4, from as f64, to as f64),
-        Why::Lost(from, to) => (5, from as f64, to as f64),
-        Why::SeqBack(seq) => (6, seq as f64, 0.0),
-        Why::Replaced => (7, 0.0, 0.0),
-        Why::Demoted(k) => (8, kind(k), 0.0),
-        Why::Upgrade(k) => (9, kind(k), 0.0),
-        Why::NewSessionRefused => (10, 0.0, 0.0),
-        Why::User => (11, 0.0, 0.0),
-        Why::Dropped => (12, 0.0, 0.0),
+    let Some(Reason { prefix, why }) = reason else {
+        return;
     };
-    let (prefix, p) = match reason.prefix {
-        Prefix::None => (0.0, 0.0),
-        Prefix::NoTransport(k) => (1.0, kind(k)),
-        Prefix::GaveUp(n) => (2.0, n.into()),
-        Prefix::Upload => (3.0, 0.0),
-    };
-    a[4..].copy_from_slice(&[f64::from(why), x, y, prefix, p]);
+    a[4..].copy_from_slice(&[
+        why.code.into(),
+        why.a as f64,
+        why.b as f64,
+        prefix.code.into(),
+        prefix.a.into(),
+    ]);
 }

@@ -237,7 +237,7 @@ pub struct Outbox<T> {
     capacity: usize,
 }
 
-impl<T> Outbox<T> {
+impl<T: Copy> Outbox<T> {
     /// An empty outbox that holds at most `capacity` unacknowledged messages (`maxQueuedMessages`).
     pub fn new(capacity: usize) -> Self {
         Self {
@@ -285,7 +285,9 @@ impl<T> Outbox<T> {
             self.items.clear();
             self.head = 0;
         } else if self.head > self.items.len() / 2 {
-            self.items.drain(..self.head);
+            // The rest to the front, in one move (far less code than `drain`).
+            self.items.copy_within(self.head.., 0);
+            self.items.truncate(self.items.len() - self.head);
             self.head = 0;
         }
         self.acked = seq;

@@ -42,8 +42,7 @@ fn a_transport_left_out_of_the_build_is_named_with_its_feature() {
         assert_eq!(
             error_message(&error),
             format!(
-                "options.transports: {name} is not in this build of realtime-wasm (it was built \
-                 without the cargo feature \"{feature}\")"
+                "options.transports: {name} is not in this build (cargo feature \"{feature}\")"
             )
         );
     }

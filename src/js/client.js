@@ -117,12 +117,14 @@ const http = (what, x) => [`${what} answered HTTP ${x.status}`, 1000 * (+x.getRe
  * with U+0000). `feed(text)` calls `emit(data, type, lastEventId)` per event.
  */
 export class EventStream {
-  /** `start`: whether the text fed first is the start of the stream (where a BOM is stripped). */
-  constructor(emit, start = 1) {
+  constructor(emit) {
     this.emit = emit;
-    this.rest = this.data = this.type = this.id = "";
+    this.rest = this.type = this.id = "";
+    // The event's data lines joined with LF; undefined before the first (no data: no event).
+    this.data = undefined;
     this.cr = 0;
-    this.start = start;
+    // At the start of the stream, where a byte-order mark is stripped.
+    this.start = 1;
   }
 
   feed(text) {
@@ -154,43 +156,19 @@ export class EventStream {
 
   line(line) {
     if (!line) {
-      if (this.data) this.emit(this.data.slice(0, -1), this.type || "message", this.id);
-      this.data = this.type = "";
+      if (this.data !== undefined) this.emit(this.data, this.type || "message", this.id);
+      this.data = undefined;
+      this.type = "";
       return;
     }
     const colon = line.indexOf(":");
     if (!colon) return;
     const field = colon < 0 ? line : line.slice(0, colon);
     const value = colon < 0 ? "" : line.slice(colon + (line[colon + 1] == " " ? 2 : 1));
-    if (field == "data") this.data += value + "\n";
+    if (field == "data") this.data = this.data === undefined ? value : `${this.data}\n${value}`;
     else if (field == "event") this.type = value;
     else if (field == "id" && !value.includes("\0")) this.id = value;
   }
-}
-
-// One event of the plain shape realtime-server writes: comment and `id:` lines, at most one
-// `data:` line, a blank line. No CR anywhere (a CR, `event:`, `retry:`, a second data line or a
-// BOM: not this shape).
-const PLAIN = /(?:(?::|id:)[^\r\n]*\n)*(?:data: ?([^\r\n]*)\n)?\n/y;
-
-/**
- * The complete events of `text` from `from` (the start of an event) to its last blank line, read
- * with one regular expression while they have the plain shape: `[events' data, where the next
- * event starts]`, or undefined if an event there has another shape (the full parser takes over).
- */
-export function plainEvents(text, from) {
-  // A CR ends lines too: one would hide the blank lines searched for below.
-  if (text.includes("\r", from)) return;
-  const last = text.lastIndexOf("\n\n");
-  const end = last < 0 ? from : last + 2;
-  const events = [];
-  PLAIN.lastIndex = from;
-  while (PLAIN.lastIndex < end) {
-    const event = PLAIN.exec(text);
-    if (!event) return;
-    if (event[1] !== undefined) events.push(event[1]);
-  }
-  return [events, PLAIN.lastIndex];
 }
 
 // ---- the constructor's arguments ----
@@ -256,7 +234,7 @@ function settings(url, options, built) {
     if (typeof name != "string") wrong("options.transports", "transport names", name);
     if (kind < 0) refuse(`options.transports: unknown transport "${name}" (expected one of ${KINDS.join(", ")})`);
     if (transports.includes(kind)) refuse(`options.transports: ${name} is listed twice`);
-    if (!(built >> kind & 1)) refuse(`options.transports: ${name} is not in this build of realtime-wasm (it was built without the cargo feature "${kind > 3 ? "polling" : name}")`);
+    if (!(built >> kind & 1)) refuse(`options.transports: ${name} is not in this build (cargo feature "${kind > 3 ? "polling" : name}")`);
     transports.push(kind);
   }
   const raw = get("protocol", "session", (v) => v == "session" || v == "raw", '"session" or "raw"') == "raw";
@@ -274,7 +252,7 @@ function settings(url, options, built) {
   }
   let sendUrl = get("sendUrl", undefined, (v) => typeof v == "string", "a URL string");
   if (sendUrl !== undefined) {
-    if (!raw) refuse('options.sendUrl: only used with protocol "raw" (the session protocol posts to its own endpoint)');
+    if (!raw) refuse('options.sendUrl: only used with protocol "raw"');
     try {
       sendUrl = new URL(sendUrl, globalThis.location?.href).href;
     } catch {
@@ -303,7 +281,7 @@ function settings(url, options, built) {
 
 // ---- transports: (settings, makeUrl, sink) -> { close(), send?(data), watch?(name) } ----
 // `makeUrl()` is the URL of a request with the current resume point. A sink: open(), text(data,
-// event, id), bin(bytes), batch(events), close(reason, retryAfterMs, http).
+// event, id), bin(bytes), close(reason, retryAfterMs, http).
 
 function websocket(s, makeUrl, on) {
   const ws = new WebSocket(makeUrl());
@@ -354,50 +332,29 @@ function eventsource(s, makeUrl, on, names) {
 }
 
 function streaming(s, makeUrl, on) {
-  // How the body is read: session events split by `plainEvents` (0) until one is not of the
-  // plain shape, then by the parser (1); raw: the parser for an event stream (1), lines (2).
-  let mode = 0, offset = 0, parser, rest = "";
-  const lines = (text, last) => {
-    const all = (rest + text).split(/\r?\n/);
-    rest = last ? "" : all.pop();
-    for (const line of all) if (line) on.text(line);
-  };
+  // The body is read as it grows, from where the last read ended: as an event stream, or, raw
+  // protocol with another content type, line by line (the partial last line kept for later).
+  let offset = 0, parser, rest;
   const read = (x, last) => {
-    const text = x.responseText;
-    if (text.length <= offset) return last && mode == 2 && lines("", 1);
-    if (!mode) {
-      const plain = plainEvents(text, offset);
-      if (plain) {
-        offset = plain[1];
-        if (plain[0].length) on.batch(plain[0]);
-        return;
-      }
-      mode = 1;
-      const events = [];
-      // From where the plain events end: the start of the stream only if that is offset 0.
-      parser = new EventStream((data) => events.push(data), !offset);
-      parser.flush = () => events.length && on.batch(events.splice(0));
-    }
-    const chunk = text.slice(offset);
-    offset = text.length;
-    if (mode == 2) lines(chunk, last);
-    else {
-      parser.feed(chunk);
-      parser.flush?.();
+    const chunk = x.responseText.slice(offset);
+    offset += chunk.length;
+    if (parser) parser.feed(chunk);
+    else if (rest != null) {
+      const lines = (rest + chunk).split(/\r?\n/);
+      rest = last ? "" : lines.pop();
+      for (const line of lines) if (line) on.text(line);
     }
   };
   const req = request("GET", makeUrl(), null, s.withCredentials, (state, x) => {
     if (state == 2) {
       if (x.status < 200 || x.status > 299) return on.close(...http("stream", x), 1);
       const type = x.getResponseHeader("Content-Type");
-      const events = /^text\/event-stream/.test(type);
+      const stream = /^text\/event-stream/.test(type);
       // A captive portal's or proxy's page, not the server's stream.
-      if (!s.raw && !events) return on.close(`stream answered ${type || "no content type"}, not an event stream`, 0, 1);
-      if (s.raw) {
-        mode = events ? 1 : 2;
-        parser = new EventStream((data, type, id) => on.text(data, type == "message" ? undefined : type, id || undefined));
-        on.open();
-      }
+      if (!s.raw && !stream) return on.close(`stream answered ${type || "no content type"}, not an event stream`, 0, 1);
+      if (stream) parser = new EventStream((data, type, id) => on.text(data, type == "message" ? undefined : type, id || undefined));
+      else rest = "";
+      if (s.raw) on.open();
     } else if (state == 3) read(x);
     else if (state == 4) {
       read(x, 1);
@@ -692,7 +649,7 @@ export class RealtimeClient {
     throw [
       ,
       fail("the client is closed; call connect() first", "closed"),
-      fail("send: the raw protocol sends over WebSocket or to options.sendUrl, and neither is configured", "invalid_argument"),
+      fail('send: protocol "raw" sends over WebSocket or to options.sendUrl, and neither is set', "invalid_argument"),
       fail(`send: the message is ${bytes} bytes; the limit is ${MAX_MESSAGE}`, "too_large"),
       fail(`send: ${this.#s.maxQueuedMessages} messages are already queued (options.maxQueuedMessages)`, "queue_full"),
     ][refused];
@@ -707,10 +664,24 @@ export class RealtimeClient {
     return answer;
   }
 
-  /** The machine's answer to `op` (only numbers cross: `same`, `ended` and the like are 0 or 1). */
-  #ask(op, a = 0, b = 0, c = 0, d = 0, e = 0) {
+  /**
+   * Whether to deliver a message of attempt `a` (`op` MSG or RAW): the machine says so, and the
+   * attempt is still the one held once the commands it asked for ran (a listener of an error
+   * reported before the message may have closed the client).
+   */
+  #message(op, a, bytes, seq) {
+    const answer = this.#ask(op, a, bytes, seq);
+    if (answer & 2) this.#run();
+    return answer & 1 && this.#c?.a === a;
+  }
+
+  /**
+   * The machine's answer to `op`. The wasm function takes numbers as WebAssembly does: `a` and
+   * `b` as 32-bit integers (absent: 0), `c` to `e` as doubles (true: 1; absent must be 0, not NaN).
+   */
+  #ask(op, a, b, c = 0, d = 0, e = 0) {
     if (this.#m === undefined) throw fail("the client was freed", "closed");
-    return this.#x.rt_i(this.#m, op, a >>> 0, b >>> 0, +c, +d, +e);
+    return this.#x.rt_i(this.#m, op, a, b, c, d, e);
   }
 
   /**
@@ -857,36 +828,36 @@ export class RealtimeClient {
    * with numbers `x`, `y`, `z` and a reason (`why` with `wa`, `wb`; `prefix` with `pa`).
    */
   #event(kind, x, y, z, why, wa, wb, prefix, pa) {
-    const reason = () => this.#reason(why, wa, wb, prefix, pa);
-    if (kind == 4) return this.#fire("error", fail(reason(), CODES[x]));
-    this.#fire(["open", "state", "transport", "reconnecting", , "close"][kind], [
-      { transport: KINDS[x] },
-      { from: STATES[x], to: STATES[y] },
-      { from: KINDS[x] ?? null, to: KINDS[y], reason: kind == 2 && reason() },
-      { attempt: x, delayMs: y, transport: KINDS[z] },
-      ,
-      { code: x, reason: kind == 5 && reason(), wasClean: !!y },
-    ][kind]);
+    const reason = this.#reason(why, wa, wb, prefix, pa);
+    this.#fire(
+      ["open", "state", "transport", "reconnecting", "error", "close"][kind],
+      kind == 0 ? { transport: KINDS[x] }
+        : kind == 1 ? { from: STATES[x], to: STATES[y] }
+          : kind == 2 ? { from: KINDS[x] ?? null, to: KINDS[y], reason }
+            : kind == 3 ? { attempt: x, delayMs: y, transport: KINDS[z] }
+              : kind == 4 ? fail(reason, CODES[x])
+                : { code: x, reason, wasClean: !!y },
+    );
   }
 
-  /** The words of a reason (`Why` and `Prefix` in src/machine/command.rs, in their order). */
+  /** The words of a reason (`Why` and `Prefix` in src/machine/command.rs, in their order; events are rare, so all are written and one is taken). */
   #reason(why, a, b, prefix, pa) {
     const kind = KINDS[a];
     const text = [
-      () => this.#texts[a & 15],
-      () => `${kind} did not open within ${b} ms`,
-      () => `${kind} silent for ${b} ms (heartbeat timeout)`,
-      () => "the server acknowledged messages never sent",
-      () => `server messages ${a} to ${b} were skipped on the connection; fetching them again`,
-      () => `server messages ${a} to ${b} were lost`,
-      () => `the sequence went back to ${a} on one connection`,
-      () => "the server replaced the session; messages in flight may have been lost",
-      () => `${kind} dropped 3 times in a row before delivering anything`,
-      () => `upgrade: ${kind} is reachable`,
-      () => "the server refused a new session",
-      () => String(this.#closeReason ?? ""),
-      () => "client dropped",
-    ][why]();
+      this.#texts[a & 15],
+      `${kind} did not open within ${b} ms`,
+      `${kind} silent for ${b} ms (heartbeat timeout)`,
+      "the server acknowledged messages never sent",
+      `server messages ${a} to ${b} were skipped; fetching them again`,
+      `server messages ${a} to ${b} were lost`,
+      `the sequence went back to ${a} on one connection`,
+      "the server replaced the session; messages in flight may have been lost",
+      `${kind} dropped 3 times in a row before delivering anything`,
+      `upgrade: ${kind} is reachable`,
+      "the server refused a new session",
+      `${this.#closeReason}`,
+      "client dropped",
+    ][why];
     return [text, `no transport could connect (last: ${KINDS[pa]}: ${text})`, `gave up after ${pa} attempts: ${text}`, `upstream POST failed: ${text}`][prefix];
   }
 
@@ -924,35 +895,15 @@ export class RealtimeClient {
       text: (data, event, id) => {
         if (!live()) return;
         if (!this.#s.raw) return this.#frames(a, data, data.length);
-        if (this.#input(RAW, a, data.length)) this.#deliver(event ?? "message", data, null, id, event);
+        if (this.#message(RAW, a, data.length)) this.#deliver(event ?? "message", data, null, id, event);
       },
       bin: (bytes) => {
         if (!live()) return;
-        if (this.#s.raw) return this.#input(RAW, a, bytes.length) && this.#deliver("message", bytes, null);
+        if (this.#s.raw) return this.#message(RAW, a, bytes.length) && this.#deliver("message", bytes, null);
         if (bytes.length < 8) return this.#bad(a, bytes.length, "binary frame shorter than its sequence number");
         const view = new DataView(bytes.buffer, bytes.byteOffset);
         const seq = view.getUint32(0) * 4294967296 + view.getUint32(4);
-        if (this.#input(MSG, a, bytes.length, seq)) this.#deliver("message", bytes.subarray(8), seq);
-      },
-      // A streaming chunk's events: parsed at once as one array, or, if that fails, event by event,
-      // so the frames before a bad one are delivered (as they are over an EventSource).
-      batch: (events) => {
-        const text = `[${events}]`;
-        let frames;
-        try {
-          if (!text.includes("\uFFFD")) frames = JSON.parse(text);
-        } catch {}
-        if (frames?.length != events.length) {
-          for (const data of events) if (live()) this.#frames(a, data, data.length);
-          return;
-        }
-        // The brackets and commas are not on the wire.
-        let bytes = text.length - events.length - 1;
-        for (const frame of frames) {
-          if (!live()) return;
-          this.#read(a, frame, bytes);
-          bytes = 0;
-        }
+        if (this.#message(MSG, a, bytes.length, seq)) this.#deliver("message", bytes.subarray(8), seq);
       },
       close: (reason, retryAfter, status) => live() && this.#input(CLOSED, a, this.#why(reason), retryAfter, status),
     };
@@ -975,7 +926,6 @@ export class RealtimeClient {
       open() {},
       bin() {},
       text: (data) => live() && text(data),
-      batch: (events) => live() && text(`[${events}]`),
       close: () => live() && this.#input(PROBE_FAILED, id),
     };
   }
@@ -1016,7 +966,7 @@ export class RealtimeClient {
       } else if (typeof data != "string" && (data = unbase64(f.b)) === undefined) {
         return this.#bad(a, bytes, "a message frame has neither text nor valid base64");
       }
-      if (this.#input(MSG, a, bytes, s)) this.#deliver(name ?? "message", data, s, null, name);
+      if (this.#message(MSG, a, bytes, s)) this.#deliver(name ?? "message", data, s, null, name);
     } else if (t == "o") {
       const { sid, token } = f;
       if (typeof sid != "string" || typeof token != "string") return this.#bad(a, bytes, "open frame without a session");

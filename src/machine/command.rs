@@ -43,49 +43,105 @@ impl Timer {
     }
 }
 
-/// Why something happened: the driver turns it into words (`why` in `src/js/driver.js`).
+/// Why something happened: a code the driver turns into words (`reason` in `src/js/client.js`,
+/// in the order of the constructors below) and the numbers those words need. One shape for every
+/// reason, so handing one to the driver is copying three numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Why {
-    /// A text the driver reported with a failure (its number among the driver's recent texts):
-    /// a closed socket, an HTTP status, a malformed frame, a refusal by the server.
-    Text(u32),
-    /// The transport did not open within the given milliseconds.
-    ConnectTimeout(TransportKind, u32),
-    /// The transport was silent for the given milliseconds (the heartbeat deadline).
-    Silent(TransportKind, u64),
-    /// The server acknowledged upstream messages never sent.
-    AckBeyondSent,
-    /// Server messages `from..=to` were left out of the connection; they are fetched again.
-    Skipped(u64, u64),
-    /// Server messages `from..=to` are lost for good.
-    Lost(u64, u64),
-    /// The sequence went back to this number on one connection.
-    SeqBack(u64),
-    /// The server replaced the session with a new one.
-    Replaced,
-    /// The transport dropped [`super::DEMOTE_AFTER`] times in a row before delivering anything.
-    Demoted(TransportKind),
-    /// An upgrade probe of the transport succeeded.
-    Upgrade(TransportKind),
-    /// The server refused to start a new session.
-    NewSessionRefused,
-    /// The user closed the client (the driver keeps the reason given to `close`).
-    User,
-    /// The Rust value owning the client was dropped.
-    Dropped,
+pub(crate) struct Why {
+    pub code: u8,
+    pub a: u64,
+    pub b: u64,
 }
 
-/// Words put before a [`Why`] when it is the cause of something bigger.
+impl Why {
+    const fn of(code: u8, a: u64, b: u64) -> Why {
+        Why { code, a, b }
+    }
+
+    /// A text the driver reported with a failure (its number among the driver's recent texts):
+    /// a closed socket, an HTTP status, a malformed frame, a refusal by the server.
+    pub(crate) const fn text(number: u32) -> Why {
+        Why::of(0, number as u64, 0)
+    }
+
+    /// The transport did not open within `ms`.
+    pub(crate) const fn connect_timeout(kind: TransportKind, ms: u32) -> Why {
+        Why::of(1, kind as u64, ms as u64)
+    }
+
+    /// The transport was silent for `ms` (the heartbeat deadline).
+    pub(crate) const fn silent(kind: TransportKind, ms: u64) -> Why {
+        Why::of(2, kind as u64, ms)
+    }
+
+    /// The server acknowledged upstream messages never sent.
+    pub(crate) const ACK_BEYOND_SENT: Why = Why::of(3, 0, 0);
+
+    /// Server messages `from..=to` were left out of the connection; they are fetched again.
+    pub(crate) const fn skipped(from: u64, to: u64) -> Why {
+        Why::of(4, from, to)
+    }
+
+    /// Server messages `from..=to` are lost for good.
+    pub(crate) const fn lost(from: u64, to: u64) -> Why {
+        Why::of(5, from, to)
+    }
+
+    /// The sequence went back to `seq` on one connection.
+    pub(crate) const fn seq_back(seq: u64) -> Why {
+        Why::of(6, seq, 0)
+    }
+
+    /// The server replaced the session with a new one.
+    pub(crate) const REPLACED: Why = Why::of(7, 0, 0);
+
+    /// The transport dropped [`super::DEMOTE_AFTER`] times in a row before delivering anything.
+    pub(crate) const fn demoted(kind: TransportKind) -> Why {
+        Why::of(8, kind as u64, 0)
+    }
+
+    /// An upgrade probe of the transport succeeded.
+    pub(crate) const fn upgrade(kind: TransportKind) -> Why {
+        Why::of(9, kind as u64, 0)
+    }
+
+    /// The server refused to start a new session.
+    pub(crate) const NEW_SESSION_REFUSED: Why = Why::of(10, 0, 0);
+
+    /// The user closed the client (the driver keeps the reason given to `close`).
+    pub(crate) const USER: Why = Why::of(11, 0, 0);
+
+    /// The client was freed (or the Rust value owning it dropped).
+    pub(crate) const DROPPED: Why = Why::of(12, 0, 0);
+}
+
+/// Words put before a [`Why`] when it is the cause of something bigger: a code (`reason` in
+/// `src/js/client.js`) and a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Prefix {
+pub(crate) struct Prefix {
+    pub code: u8,
+    pub a: u32,
+}
+
+impl Prefix {
     /// The reason alone.
-    None,
+    pub(crate) const NONE: Prefix = Prefix { code: 0, a: 0 };
     /// `no transport could connect (last: KIND: ...)`.
-    NoTransport(TransportKind),
+    pub(crate) const fn no_transport(kind: TransportKind) -> Prefix {
+        Prefix {
+            code: 1,
+            a: kind as u32,
+        }
+    }
     /// `gave up after N attempts: ...`.
-    GaveUp(u32),
+    pub(crate) const fn gave_up(attempts: u32) -> Prefix {
+        Prefix {
+            code: 2,
+            a: attempts,
+        }
+    }
     /// `upstream POST failed: ...`.
-    Upload,
+    pub(crate) const UPLOAD: Prefix = Prefix { code: 3, a: 0 };
 }
 
 /// A reason with its prefix.
@@ -98,7 +154,7 @@ pub(crate) struct Reason {
 impl From<Why> for Reason {
     fn from(why: Why) -> Reason {
         Reason {
-            prefix: Prefix::None,
+            prefix: Prefix::NONE,
             why,
         }
     }

@@ -18,8 +18,10 @@
 //! client, say). `next` therefore drops commands of an attempt that is over, and decides what to
 //! send ([`Command::Flush`]) only when it is the driver's turn to send it.
 
+mod clock;
 mod command;
-#[cfg(test)]
+// Native only: the tests set the clock, which in the browser is `Date.now()`.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 mod upgrade;
 
@@ -175,8 +177,6 @@ struct Upload {
 #[derive(Debug)]
 pub(crate) struct Machine {
     cfg: Config,
-    /// The clock (`Date.now()` in the browser): milliseconds, only compared with itself.
-    clock: fn() -> f64,
     /// xorshift64* state, for jitter (seeded from `Math.random()` in the browser).
     seed: u64,
     phase: ClientState,
@@ -237,18 +237,21 @@ pub(crate) struct Machine {
 }
 
 impl Machine {
-    /// Sets the options of a client that has not connected yet; `seed` seeds the jitter.
-    pub(crate) fn configure(&mut self, cfg: Config, seed: u64) {
-        self.cfg = cfg;
+    /// The options, for setting them before the client connects (then [`Machine::seed`]).
+    pub(crate) fn config(&mut self) -> &mut Config {
+        &mut self.cfg
+    }
+
+    /// Seeds the jitter and puts the options set through [`Machine::config`] into effect.
+    pub(crate) fn seed(&mut self, seed: u64) {
         self.seed = seed | 1;
-        self.outbox = Outbox::new(cfg.max_queued as usize);
+        self.outbox = Outbox::new(self.cfg.max_queued as usize);
     }
 
     /// A closed client; `seed` seeds the jitter.
-    pub(crate) fn new(cfg: Config, clock: fn() -> f64, seed: u64) -> Machine {
+    pub(crate) fn new(cfg: Config, seed: u64) -> Machine {
         Machine {
             cfg,
-            clock,
             seed: seed | 1,
             phase: ClientState::Closed,
             index: 0,
@@ -312,6 +315,11 @@ impl Machine {
         }
     }
 
+    /// Whether commands wait for the driver (saves the hot path asking when none do).
+    pub(crate) fn pending(&self) -> bool {
+        self.taken < self.queue.len()
+    }
+
     fn push(&mut self, command: Command) {
         self.queue.push(command);
     }
@@ -320,11 +328,10 @@ impl Machine {
         self.push(Command::Emit(event));
     }
 
-    fn error(&mut self, code: ErrorCode, reason: impl Into<Reason>) {
-        self.emit(Event::Error {
-            code,
-            reason: reason.into(),
-        });
+    /// Reports an error (one body for every kind of reason: each instance of a generic copy of
+    /// it would be shipped).
+    fn error(&mut self, code: ErrorCode, reason: Reason) {
+        self.emit(Event::Error { code, reason });
     }
 
     fn arm(&mut self, timer: Timer, ms: u32) {
@@ -352,7 +359,7 @@ impl Machine {
     }
 
     fn now(&self) -> f64 {
-        (self.clock)()
+        clock::now()
     }
 
     /// A uniform random number in `[0, 1)` (xorshift64*: jitter needs spread, not secrecy).
@@ -528,7 +535,7 @@ impl Machine {
         // An HTTP-level refusal is worth an `error` even while falling back: it usually means a
         // proxy or portal, not a missing feature.
         if let Some(code) = failure.code {
-            self.error(code, failure.why);
+            self.error(code, failure.why.into());
         }
         if let Some(to) = next {
             self.emit(Event::Transport {
@@ -541,7 +548,7 @@ impl Machine {
         self.error(
             ErrorCode::ConnectFailed,
             Reason {
-                prefix: Prefix::NoTransport(from),
+                prefix: Prefix::no_transport(from),
                 why: failure.why,
             },
         );
@@ -579,13 +586,13 @@ impl Machine {
         self.release_transport();
         self.error(
             failure.code.unwrap_or(ErrorCode::TransportFailed),
-            failure.why,
+            failure.why.into(),
         );
         if let Some(to) = demote_to {
             self.emit(Event::Transport {
                 from: Some(kind),
                 to,
-                why: Why::Demoted(kind),
+                why: Why::demoted(kind),
             });
         }
         let delay = Delay {
@@ -630,7 +637,7 @@ impl Machine {
         if had {
             self.start_attempt();
         } else {
-            self.schedule_retry(self.index, Why::NewSessionRefused, Delay::default());
+            self.schedule_retry(self.index, Why::NEW_SESSION_REFUSED, Delay::default());
         }
     }
 
@@ -643,7 +650,7 @@ impl Machine {
         let random = self.random();
         let Some(delay_ms) = backoff.delay_ms(self.failures, random) else {
             let reason = Reason {
-                prefix: Prefix::GaveUp(self.failures - 1),
+                prefix: Prefix::gave_up(self.failures - 1),
                 why,
             };
             return self.stop(1006, reason, false);
@@ -710,7 +717,7 @@ impl Machine {
                 }
             }
             Timer::Connect => {
-                let why = Why::ConnectTimeout(self.kind(), self.cfg.connect_timeout_ms);
+                let why = Why::connect_timeout(self.kind(), self.cfg.connect_timeout_ms);
                 self.attempt_failed(self.attempt, Failure::new(why));
             }
             Timer::Ack => {
@@ -783,7 +790,7 @@ impl Machine {
         }
         let silent = now - self.last_rx_ms;
         if silent >= f64::from(self.silence_limit_ms()) {
-            let why = Why::Silent(self.kind(), silent as u64);
+            let why = Why::silent(self.kind(), silent as u64);
             self.transport_closed(self.attempt, Failure::new(why));
         } else {
             self.arm_liveness();
@@ -876,7 +883,7 @@ impl Machine {
         self.has_session = true;
         self.server_heartbeat_ms = u32::try_from(hb).unwrap_or(u32::MAX);
         if self.acknowledged(ack).is_err() {
-            return self.protocol_error(attempt, Why::AckBeyondSent);
+            return self.protocol_error(attempt, Why::ACK_BEYOND_SENT);
         }
         // Polling repeats `o` on every answer; only a connection's first one means "resend
         // what I have not processed".
@@ -884,7 +891,7 @@ impl Machine {
             self.outbox.rewind();
         }
         if replaced {
-            self.error(ErrorCode::Gap, Why::Replaced);
+            self.error(ErrorCode::Gap, Why::REPLACED.into());
         }
         self.opened(attempt);
         self.flush();
@@ -909,7 +916,7 @@ impl Machine {
         if seq <= last {
             // Within one connection numbers only grow; a repeat across connections is a normal
             // replay, but here the server broke the protocol. The message is not delivered twice.
-            self.error(ErrorCode::Protocol, Why::SeqBack(seq));
+            self.error(ErrorCode::Protocol, Why::seq_back(seq).into());
             return false;
         }
         let accept = self.inbound.accept(seq);
@@ -928,11 +935,11 @@ impl Machine {
             Accept::Deliver => true,
             Accept::Duplicate => false,
             Accept::Skipped { from, to } => {
-                self.protocol_error(attempt, Why::Skipped(from, to));
+                self.protocol_error(attempt, Why::skipped(from, to));
                 false
             }
             Accept::Gap { from, to } => {
-                self.error(ErrorCode::Gap, Why::Lost(from, to));
+                self.error(ErrorCode::Gap, Why::lost(from, to).into());
                 true
             }
         }
@@ -944,7 +951,7 @@ impl Machine {
             return;
         };
         if self.acknowledged(ack).is_err() {
-            self.protocol_error(attempt, Why::AckBeyondSent);
+            self.protocol_error(attempt, Why::ACK_BEYOND_SENT);
         } else {
             self.worked(attempt);
             self.flush();
@@ -973,7 +980,7 @@ impl Machine {
         self.worked(attempt);
         // Only what had not arrived is lost (a stale or empty gap reports nothing).
         if let Some(lost) = self.inbound.on_gap_frame(from, to) {
-            self.error(ErrorCode::Gap, Why::Lost(*lost.start(), *lost.end()));
+            self.error(ErrorCode::Gap, Why::lost(*lost.start(), *lost.end()).into());
         }
         self.ack_if_due(attempt);
     }
@@ -1009,7 +1016,7 @@ impl Machine {
             return;
         };
         self.release_transport();
-        self.error(ErrorCode::Gap, why);
+        self.error(ErrorCode::Gap, why.into());
         self.session_ended = true;
         if self.upload.is_none() && self.is_current(attempt) {
             self.start_new_session();
@@ -1027,7 +1034,7 @@ impl Machine {
     /// close reports the error, once, as a protocol error.
     fn protocol_error(&mut self, attempt: u32, why: Why) {
         if !self.is_current(attempt) {
-            return self.error(ErrorCode::Protocol, why);
+            return self.error(ErrorCode::Protocol, why.into());
         }
         let failure = Failure {
             why,
@@ -1208,7 +1215,7 @@ impl Machine {
         self.error(
             ErrorCode::Http,
             Reason {
-                prefix: Prefix::Upload,
+                prefix: Prefix::UPLOAD,
                 why,
             },
         );

@@ -14,16 +14,12 @@ use super::*;
 
 // ---- the simulated driver ----
 
-thread_local! {
-    static NOW: Cell<f64> = const { Cell::new(0.0) };
-}
-
 fn clock() -> f64 {
-    NOW.with(Cell::get)
+    super::clock::now()
 }
 
 fn set_now(ms: f64) {
-    NOW.with(|now| now.set(ms));
+    super::clock::set(ms);
 }
 
 fn advance(ms: u32) {
@@ -105,7 +101,7 @@ impl Sim {
 
     fn seeded(cfg: Config, seed: u64) -> Sim {
         Sim {
-            m: Machine::new(cfg, clock, seed),
+            m: Machine::new(cfg, seed),
             timers: [None; 7],
             transport: None,
             probe: None,
@@ -253,7 +249,7 @@ impl Sim {
     }
 
     fn close(&mut self) -> Vec<Command> {
-        self.m.close(1000, Why::User);
+        self.m.close(1000, Why::USER);
         self.drain()
     }
 
@@ -301,7 +297,7 @@ impl Sim {
 
     /// The transport held ends (or fails to open), with the driver's text `text`.
     fn fail(&mut self, text: u32) -> Vec<Command> {
-        self.fail_with(Failure::new(Why::Text(text)))
+        self.fail_with(Failure::new(Why::text(text)))
     }
 
     fn fail_with(&mut self, failure: Failure) -> Vec<Command> {
@@ -351,7 +347,7 @@ impl Sim {
 
     fn ended(&mut self, text: u32) -> Vec<Command> {
         let attempt = self.attempt();
-        self.m.ended(attempt, 40, Why::Text(text));
+        self.m.ended(attempt, 40, Why::text(text));
         self.drain()
     }
 
@@ -372,7 +368,7 @@ impl Sim {
 
     fn upload_failed(&mut self, text: u32, retry_after_ms: u32, ended: bool) -> Vec<Command> {
         assert!(self.post.take().is_some(), "no POST in flight");
-        self.m.upload_failed(Why::Text(text), retry_after_ms, ended);
+        self.m.upload_failed(Why::text(text), retry_after_ms, ended);
         self.drain()
     }
 
@@ -579,7 +575,7 @@ mod fallback {
                 Command::Emit(Event::Transport {
                     from: Some(WS),
                     to: ES,
-                    why: Why::Text(1)
+                    why: Why::text(1)
                 }),
                 Command::Open {
                     attempt: 2,
@@ -604,7 +600,7 @@ mod fallback {
                 Command::Emit(Event::Transport {
                     from: Some(ES),
                     to: LP,
-                    why: Why::ConnectTimeout(ES, CONNECT_MS)
+                    why: Why::connect_timeout(ES, CONNECT_MS)
                 }),
                 Command::Open {
                     attempt: 3,
@@ -632,8 +628,8 @@ mod fallback {
                 error(
                     ErrorCode::ConnectFailed,
                     Reason {
-                        prefix: Prefix::NoTransport(ES),
-                        why: Why::Text(2)
+                        prefix: Prefix::no_transport(ES),
+                        why: Why::text(2)
                     }
                 ),
                 state(Connecting, Reconnecting),
@@ -667,7 +663,7 @@ mod fallback {
         let mut sim = Sim::new(cfg(&[WS, ES]));
         sim.connect();
         let refused = Failure {
-            why: Why::Text(1),
+            why: Why::text(1),
             retry_after_ms: 30_000,
             code: Some(ErrorCode::Http),
         };
@@ -677,12 +673,12 @@ mod fallback {
             [
                 Event::Error {
                     code: ErrorCode::Http,
-                    reason: Why::Text(1).into()
+                    reason: Why::text(1).into()
                 },
                 Event::Transport {
                     from: Some(WS),
                     to: ES,
-                    why: Why::Text(1)
+                    why: Why::text(1)
                 },
             ]
         );
@@ -701,7 +697,7 @@ mod fallback {
         let mut sim = Sim::new(cfg(&[WS]));
         sim.connect();
         sim.fail_with(Failure {
-            why: Why::Text(1),
+            why: Why::text(1),
             retry_after_ms: 10,
             code: None,
         });
@@ -713,7 +709,7 @@ mod fallback {
         let mut sim = Sim::new(cfg(&[WS, ES]));
         sim.connect();
         sim.fail_with(Failure {
-            why: Why::Text(1),
+            why: Why::text(1),
             retry_after_ms: 60_000,
             code: Some(ErrorCode::Http),
         });
@@ -747,7 +743,7 @@ mod reconnect {
                 Command::Disarm(Timer::Ack),
                 Command::Disarm(Timer::Liveness),
                 Command::Release,
-                error(ErrorCode::TransportFailed, Why::Text(7)),
+                error(ErrorCode::TransportFailed, Why::text(7)),
                 state(OPEN, Reconnecting),
                 Command::Arm(Timer::Retry, delay),
                 reconnecting(1, delay, WS),
@@ -807,7 +803,7 @@ mod reconnect {
                 [
                     Event::Error {
                         code: ErrorCode::TransportFailed,
-                        reason: Why::Text(round).into()
+                        reason: Why::text(round).into()
                     },
                     Event::State {
                         from: OPEN,
@@ -832,12 +828,12 @@ mod reconnect {
             [
                 Event::Error {
                     code: ErrorCode::TransportFailed,
-                    reason: Why::Text(DEMOTE_AFTER).into()
+                    reason: Why::text(DEMOTE_AFTER).into()
                 },
                 Event::Transport {
                     from: Some(WS),
                     to: ES,
-                    why: Why::Demoted(WS)
+                    why: Why::demoted(WS)
                 },
                 Event::State {
                     from: OPEN,
@@ -903,8 +899,8 @@ mod reconnect {
                 error(
                     ErrorCode::ConnectFailed,
                     Reason {
-                        prefix: Prefix::NoTransport(WS),
-                        why: Why::Text(3)
+                        prefix: Prefix::no_transport(WS),
+                        why: Why::text(3)
                     }
                 ),
                 Command::WatchPage(false),
@@ -913,8 +909,8 @@ mod reconnect {
                     code: 1006,
                     clean: false,
                     reason: Reason {
-                        prefix: Prefix::GaveUp(2),
-                        why: Why::Text(3)
+                        prefix: Prefix::gave_up(2),
+                        why: Why::text(3)
                     }
                 }),
             ]
@@ -936,13 +932,13 @@ mod reconnect {
                 Command::Disarm(Timer::Ack),
                 Command::Disarm(Timer::Liveness),
                 Command::Release,
-                error(ErrorCode::TransportFailed, Why::Text(5)),
+                error(ErrorCode::TransportFailed, Why::text(5)),
                 Command::WatchPage(false),
                 state(OPEN, Closed),
                 Command::Emit(Event::Close {
                     code: 1006,
                     clean: false,
-                    reason: Why::Text(5).into()
+                    reason: Why::text(5).into()
                 }),
             ]
         );
@@ -961,7 +957,7 @@ mod reconnect {
             Some(&Event::Close {
                 code: 1006,
                 clean: false,
-                reason: Why::Text(2).into()
+                reason: Why::text(2).into()
             })
         );
         assert_eq!(sim.m.state(), Closed);
@@ -972,7 +968,7 @@ mod reconnect {
         let mut sim = start(cfg(&[WS]));
         for round in 1..=4 {
             let attempt = sim.attempt();
-            sim.m.refused(attempt, 40, Why::Text(round));
+            sim.m.refused(attempt, 40, Why::text(round));
             sim.drain();
             let delay = sim.armed_ms(Timer::Retry);
             assert_eq!(
@@ -1021,7 +1017,7 @@ mod downstream {
                 Command::Disarm(Timer::Ack),
                 Command::Disarm(Timer::Liveness),
                 Command::Release,
-                error(ErrorCode::Protocol, Why::Skipped(2, 2)),
+                error(ErrorCode::Protocol, Why::skipped(2, 2)),
                 state(OPEN, Reconnecting),
                 Command::Arm(Timer::Retry, delay),
                 reconnecting(1, delay, WS),
@@ -1047,7 +1043,7 @@ mod downstream {
             events(&sim.last),
             [Event::Error {
                 code: ErrorCode::Gap,
-                reason: Why::Lost(2, 2).into()
+                reason: Why::lost(2, 2).into()
             }]
         );
         assert_eq!(sim.kind(), Some(WS), "the connection goes on");
@@ -1065,7 +1061,7 @@ mod downstream {
             events(&sim.last),
             [Event::Error {
                 code: ErrorCode::Protocol,
-                reason: Why::SeqBack(2).into()
+                reason: Why::seq_back(2).into()
             }]
         );
         assert!(!sim.msg(1));
@@ -1073,7 +1069,7 @@ mod downstream {
             events(&sim.last),
             [Event::Error {
                 code: ErrorCode::Protocol,
-                reason: Why::SeqBack(1).into()
+                reason: Why::seq_back(1).into()
             }]
         );
         assert!(sim.msg(3));
@@ -1088,7 +1084,7 @@ mod downstream {
             events(&sim.gap(2, 4)),
             [Event::Error {
                 code: ErrorCode::Gap,
-                reason: Why::Lost(2, 4).into()
+                reason: Why::lost(2, 4).into()
             }]
         );
         assert_eq!(sim.m.after(), 4);
@@ -1106,7 +1102,7 @@ mod downstream {
             events(&sim.gap(3, 8)),
             [Event::Error {
                 code: ErrorCode::Gap,
-                reason: Why::Lost(6, 8).into()
+                reason: Why::lost(6, 8).into()
             }]
         );
         // Stale: everything in it was received.
@@ -1118,14 +1114,14 @@ mod downstream {
         let mut sim = start(cfg(&[WS]));
         assert!(sim.msg(1));
         let attempt = sim.attempt();
-        sim.m.malformed(attempt, 17, Why::Text(8));
+        sim.m.malformed(attempt, 17, Why::text(8));
         let commands = sim.drain();
         assert_eq!(
             events(&commands)[..2],
             [
                 Event::Error {
                     code: ErrorCode::Protocol,
-                    reason: Why::Text(8).into()
+                    reason: Why::text(8).into()
                 },
                 Event::State {
                     from: OPEN,
@@ -1141,7 +1137,7 @@ mod downstream {
     fn an_http_error_of_an_open_transport_is_reported_as_such() {
         let mut sim = start(cfg(&[LP]));
         let commands = sim.fail_with(Failure {
-            why: Why::Text(3),
+            why: Why::text(3),
             retry_after_ms: 7_000,
             code: Some(ErrorCode::Http),
         });
@@ -1149,7 +1145,7 @@ mod downstream {
             events(&commands)[0],
             Event::Error {
                 code: ErrorCode::Http,
-                reason: Why::Text(3).into()
+                reason: Why::text(3).into()
             }
         );
         // Its Retry-After holds the reconnection back.
@@ -1167,7 +1163,7 @@ mod downstream {
             events(&commands)[0],
             Event::Error {
                 code: ErrorCode::Protocol,
-                reason: Why::Skipped(2, 3).into()
+                reason: Why::skipped(2, 3).into()
             }
         );
         assert_eq!(sim.m.state(), Reconnecting);
@@ -1179,7 +1175,7 @@ mod downstream {
             events(&sim.beat(Some(3))),
             [Event::Error {
                 code: ErrorCode::Gap,
-                reason: Why::Lost(2, 3).into()
+                reason: Why::lost(2, 3).into()
             }]
         );
         assert_eq!(sim.m.after(), 3);
@@ -1346,7 +1342,7 @@ mod upstream {
         // A message whose client is closed before the drain is not sent.
         sim.m.enqueue(1, 1).unwrap();
         sim.queue.push_back(3);
-        sim.m.close(1000, Why::User);
+        sim.m.close(1000, Why::USER);
         assert!(!sim
             .drain()
             .iter()
@@ -1363,7 +1359,7 @@ mod upstream {
             events(&commands)[0],
             Event::Error {
                 code: ErrorCode::Protocol,
-                reason: Why::AckBeyondSent.into()
+                reason: Why::ACK_BEYOND_SENT.into()
             }
         );
         assert_eq!(sim.m.state(), Reconnecting);
@@ -1404,7 +1400,7 @@ mod upstream {
             [
                 Event::Error {
                     code: ErrorCode::Gap,
-                    reason: Why::Replaced.into()
+                    reason: Why::REPLACED.into()
                 },
                 Event::State {
                     from: Reconnecting,
@@ -1491,8 +1487,8 @@ mod upstream {
                 error(
                     ErrorCode::Http,
                     Reason {
-                        prefix: Prefix::Upload,
-                        why: Why::Text(9)
+                        prefix: Prefix::UPLOAD,
+                        why: Why::text(9)
                     }
                 ),
                 Command::Arm(Timer::UploadRetry, 1_000),
@@ -1546,7 +1542,7 @@ mod session_end {
                 Command::Disarm(Timer::Ack),
                 Command::Disarm(Timer::Liveness),
                 Command::Release,
-                error(ErrorCode::Gap, Why::Text(4)),
+                error(ErrorCode::Gap, Why::text(4)),
                 Command::NewSession,
                 Command::Open {
                     attempt: 2,
@@ -1578,7 +1574,7 @@ mod session_end {
             [
                 Command::Disarm(Timer::Liveness),
                 Command::Release,
-                error(ErrorCode::Gap, Why::Text(4)),
+                error(ErrorCode::Gap, Why::text(4)),
             ]
         );
         assert_eq!(sim.new_sessions, 0);
@@ -1609,7 +1605,7 @@ mod session_end {
         sim.enqueue(1).unwrap();
         assert_eq!(sim.post, Some(vec![2]));
         // The POST is answered with an `x` frame.
-        sim.m.ended(SESSION, 40, Why::Text(5));
+        sim.m.ended(SESSION, 40, Why::text(5));
         sim.drain();
         assert_eq!(sim.new_sessions, 0);
         assert_eq!(
@@ -1640,7 +1636,7 @@ mod session_end {
             [
                 Command::Disarm(Timer::Connect),
                 Command::Release,
-                error(ErrorCode::Gap, Why::Text(2)),
+                error(ErrorCode::Gap, Why::text(2)),
                 Command::NewSession,
                 state(OPEN, Reconnecting),
                 Command::Arm(Timer::Retry, delay),
@@ -1754,7 +1750,7 @@ mod liveness {
                 Command::Release,
                 error(
                     ErrorCode::TransportFailed,
-                    Why::Silent(WS, 2 * u64::from(LIVENESS_MS))
+                    Why::silent(WS, 2 * u64::from(LIVENESS_MS))
                 ),
                 state(OPEN, Reconnecting),
                 Command::Arm(Timer::Retry, delay),
@@ -1785,7 +1781,7 @@ mod liveness {
             commands[1],
             error(
                 ErrorCode::TransportFailed,
-                Why::Silent(WS, 2 * u64::from(LIVENESS_MS))
+                Why::silent(WS, 2 * u64::from(LIVENESS_MS))
             )
         );
     }
@@ -1844,7 +1840,7 @@ mod liveness {
             [
                 Command::Disarm(Timer::Liveness),
                 Command::Release,
-                error(ErrorCode::TransportFailed, Why::Silent(WS, 45_000)),
+                error(ErrorCode::TransportFailed, Why::silent(WS, 45_000)),
             ]
         );
     }
@@ -1904,7 +1900,7 @@ mod upgrade {
                 Command::Emit(Event::Transport {
                     from: Some(ES),
                     to: WS,
-                    why: Why::Upgrade(WS)
+                    why: Why::upgrade(WS)
                 }),
                 Command::Open {
                     attempt: 3,
@@ -1971,7 +1967,7 @@ mod upgrade {
             [Event::Transport {
                 from: Some(WS),
                 to: ES,
-                why: Why::Text(5)
+                why: Why::text(5)
             }]
         );
         assert_eq!(sim.kind(), Some(ES));
@@ -2065,7 +2061,7 @@ mod stale {
     fn closing_before_the_drain_drops_the_open_of_the_attempt() {
         let mut sim = Sim::new(cfg(&[WS]));
         sim.m.connect();
-        sim.m.close(1000, Why::User);
+        sim.m.close(1000, Why::USER);
         assert_eq!(
             sim.drain(),
             [
@@ -2079,7 +2075,7 @@ mod stale {
                 Command::Emit(Event::Close {
                     code: 1000,
                     clean: true,
-                    reason: Why::User.into()
+                    reason: Why::USER.into()
                 }),
             ]
         );
@@ -2090,7 +2086,7 @@ mod stale {
         let mut sim = Sim::new(cfg(&[WS]));
         sim.connect();
         sim.m.open_frame(1, 30, false, 0, 0);
-        sim.m.transport_failed(1, Failure::new(Why::Text(2)));
+        sim.m.transport_failed(1, Failure::new(Why::text(2)));
         let commands = sim.drain();
         assert!(!commands
             .iter()
@@ -2103,7 +2099,7 @@ mod stale {
         let mut sim = fallen_back(cfg(&[WS, ES]));
         sim.fire_only(Timer::Probe);
         let attempt = sim.attempt();
-        sim.m.transport_failed(attempt, Failure::new(Why::Text(2)));
+        sim.m.transport_failed(attempt, Failure::new(Why::text(2)));
         let commands = sim.drain();
         assert!(!commands.iter().any(|c| matches!(c, Command::Probe { .. })));
         assert!(commands.contains(&Command::ReleaseProbe));
@@ -2121,7 +2117,7 @@ mod stale {
         let (stats, after) = (sim.m.stats(), sim.m.after());
         let m = &mut sim.m;
         m.transport_opened(old);
-        m.transport_failed(old, Failure::new(Why::Text(3)));
+        m.transport_failed(old, Failure::new(Why::text(3)));
         m.open_frame(old, 30, false, 0, 0);
         assert!(!m.message(old, 10, 2));
         assert!(!m.raw_message(old, 10));
@@ -2129,9 +2125,9 @@ mod stale {
         m.heartbeat(old, 10, Some(9));
         m.gap(old, 10, 2, 9);
         m.recycle(old, 10);
-        m.refused(old, 10, Why::Text(4));
-        m.ended(old, 10, Why::Text(5));
-        m.malformed(old, 10, Why::Text(6));
+        m.refused(old, 10, Why::text(4));
+        m.ended(old, 10, Why::text(5));
+        m.malformed(old, 10, Why::text(6));
         m.received(old, 10);
         assert_eq!(sim.drain(), []);
         assert_eq!(sim.m.stats(), stats);
@@ -2174,7 +2170,7 @@ mod close {
                 Command::Emit(Event::Close {
                     code: 1000,
                     clean: true,
-                    reason: Why::User.into()
+                    reason: Why::USER.into()
                 }),
             ]
         );
@@ -2220,7 +2216,7 @@ mod close {
                 Command::Emit(Event::Close {
                     code: 1000,
                     clean: true,
-                    reason: Why::User.into()
+                    reason: Why::USER.into()
                 }),
             ]
         );
@@ -2231,7 +2227,7 @@ mod close {
         let mut sim = Sim::new(cfg(&[WS]));
         sim.m.auto_connect();
         sim.drain();
-        sim.m.close(1001, Why::Dropped);
+        sim.m.close(1001, Why::DROPPED);
         assert_eq!(
             sim.drain(),
             [
@@ -2240,7 +2236,7 @@ mod close {
                 Command::Emit(Event::Close {
                     code: 1001,
                     clean: true,
-                    reason: Why::Dropped.into()
+                    reason: Why::DROPPED.into()
                 }),
             ]
         );

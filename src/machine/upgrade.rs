@@ -137,7 +137,7 @@ impl Machine {
         self.emit(Event::Transport {
             from: Some(from),
             to,
-            why: Why::Upgrade(to),
+            why: Why::upgrade(to),
         });
         if self.phase != ClientState::Closed {
             self.start_attempt();

@@ -236,8 +236,7 @@ burst_tests! { "cut-mid-event":
 
 // ---------------------------------------------------------------------------------------------
 // An event stream whose lines end with CR LF from its second write on, as a proxy rewriting line
-// ends would send it: a valid stream that the client reads in JavaScript while it has the plain
-// shape the server writes, then hands to its full parser midway.
+// ends would send it: a valid stream whose line ends change midway, across chunks.
 
 burst_tests! { "crlf":
     crlf_lines_over_eventsource, "eventsource", NO_ERROR;

@@ -1,15 +1,17 @@
-// The event-stream readers of src/js/client.js, in Node (no browser, no server):
-//  - `plainEvents`, the fast path for the plain shape realtime-server writes: what it returns for
-//    every way a response can arrive in pieces, and that it declines every other shape where that
-//    shape starts (the full parser then takes over from there);
-//  - `EventStream`, the parser by the HTML standard's rules ("event stream interpretation"): the
-//    corner cases of the Rust parser it replaced (src/sse.rs, removed with the move to
-//    JavaScript), checked against a small reference implementation written from the standard, and
-//    that every way of cutting a stream into chunks gives the events of the whole stream;
-//  - that the two read the same data from plain-shaped streams.
+// The event-stream parser of src/js/client.js, `EventStream`, in Node (no browser, no server):
+//  - a response read as the streaming transport reads it (`function streaming`): the response text
+//    grows, and each read feeds one `EventStream` the part not read yet; for the session protocol
+//    the data of the events a read completes go on together. realtime-server's stream (a 2 KiB
+//    comment prelude, `id:` lines, one `data:` line of JSON per event), and the shapes a proxy or
+//    a broken server may turn it into, give every event exactly once, in order, at the read that
+//    completes it, however the response arrives;
+//  - the rules of the HTML standard ("event stream interpretation"): the corner cases of the Rust
+//    parser `EventStream` replaced (src/sse.rs, removed with the move to JavaScript), checked
+//    against a small reference implementation written from the standard, and that every way of
+//    cutting a stream into chunks gives the events of the whole stream;
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { EventStream, plainEvents } from "../../src/js/client.js";
+import { EventStream } from "../../src/js/client.js";
 
 // ---- helpers ----------------------------------------------------------------------------------------
 
@@ -43,12 +45,34 @@ function every(text, size) {
   return out;
 }
 
-/** The events a new `EventStream` emits for `chunks`, as [data, type, lastEventId]. */
+/** `chunks` (a string, or a list of them) fed to one `EventStream`: the events it dispatched. */
 function parse(chunks) {
   const events = [];
   const parser = new EventStream((data, type, id) => events.push([data, type, id]));
   for (const chunk of [].concat(chunks)) parser.feed(chunk);
   return events;
+}
+
+/**
+ * Reads `text` as the streaming transport reads a response (`function streaming`): the response
+ * text grows to each of `ends` (ascending; one repeated is a read that finds nothing new), then to
+ * the whole text, and each read feeds one `EventStream` the part not read yet,
+ * `text.slice(offset, end)`. The events each read completes, as [data, type, lastEventId].
+ */
+function grow(text, ends) {
+  const reads = [];
+  let events = [];
+  const parser = new EventStream((data, type, id) => events.push([data, type, id]));
+  let offset = 0;
+  for (const end of [...ends, text.length]) {
+    const responseText = text.slice(0, end);
+    const chunk = responseText.slice(offset);
+    offset += chunk.length;
+    parser.feed(chunk);
+    reads.push(events);
+    events = [];
+  }
+  return reads;
 }
 
 /**
@@ -78,6 +102,21 @@ function reference(text) {
     else if (field === "id" && !value.includes("\0")) lastEventId = value;
   }
   return events;
+}
+
+/**
+ * `grow(text, ends)`, checked read by read: the events read so far are always those of the text
+ * arrived so far (`reference`), so each event comes once, in order, at the read that completes it
+ * (a CR ending its blank line is enough: no waiting for an LF that may follow). All its events.
+ */
+function checkGrow(text, ends, name) {
+  const reads = grow(text, ends);
+  const all = [];
+  [...ends, text.length].forEach((end, i) => {
+    all.push(...reads[i]);
+    assert.deepEqual(all, reference(text.slice(0, end)), `${name}: read ${i}, the text to ${end}`);
+  });
+  return all;
 }
 
 /** [data, "message", id] */
@@ -171,7 +210,10 @@ function randomStream(rand, { lineEnds = ["\n", "\r", "\r\n"], length = 12 } = {
   return text;
 }
 
-/** A random stream of the plain shape: comment and `id:` lines, at most one `data:` line. */
+/**
+ * A random stream of the plain shape realtime-server writes: comment and `id:` lines, at most one
+ * `data:` line, a blank line (sometimes two).
+ */
 function randomPlainStream(rand, events = 10) {
   const values = ["", "x", " leading space", "a:b", "{\"t\":\"a\",\"a\":1}", "caf\u00e9 \u{1F600}", "\uFFFD", "\0"];
   let text = rand() < 0.3 ? PADDING : "";
@@ -207,128 +249,129 @@ function smallStreams() {
   return streams;
 }
 
-// ---- plainEvents ------------------------------------------------------------------------------------
+// ---- a response read as it grows --------------------------------------------------------------------
 
-/**
- * Feeds `text` to `plainEvents` as a response that grows at `cuts`, as the streaming transport
- * does: the events read, where it stopped, and whether it declined there.
- */
-function readPlain(text, cuts) {
-  const events = [];
-  let from = 0;
-  for (const end of [...cuts, text.length]) {
-    const seen = text.slice(0, end);
-    const batch = plainEvents(seen, from);
-    if (batch === undefined) return { events, from, declined: true };
-    const [data, next] = batch;
-    assert.ok(Array.isArray(data), "an array of the events' data");
-    assert.ok(next >= from && next <= end, `next event at ${next}, outside ${from}..${end}`);
-    // It stops where an event ends: after a blank line, never inside an event.
-    if (next > from) assert.ok(seen.slice(0, next).endsWith("\n\n"), `next event at ${next}, not after a blank line`);
-    if (next === from) assert.deepEqual(data, [], "no events without reading anything");
-    events.push(...data);
-    from = next;
-  }
-  return { events, from, declined: false };
+/** The frames of events' data: each event's data is one JSON value. */
+const frames = (events) => events.map(([data]) => JSON.parse(data));
+
+/** realtime-server's stream with its line ends as `lineEnd`. */
+const withLineEnds = (text, lineEnd) => text.replaceAll("\n", lineEnd);
+const LINE_ENDS = { LF: "\n", "CR LF": "\r\n", CR: "\r" };
+
+/** Every event's last event id in realtime-server's stream: that of the last message before it. */
+function expectedIds() {
+  let id = "";
+  return EXPECTED.map((f) => (id = f.t === "m" || f.t === "e" ? String(f.s) : id));
 }
 
-/** The frames of what `readPlain` read: each event's data is one JSON value. */
-const frames = (events) => events.map((data) => JSON.parse(data));
+/** The text an event of the plain shape ends at: its blank line's first line end (`lineEnd`) read. */
+function completions(text, lineEnd) {
+  const ends = [];
+  let count = 0;
+  const blank = lineEnd + lineEnd;
+  for (let i = text.indexOf(blank); i >= 0; i = text.indexOf(blank, i + 1)) {
+    const start = ends.length ? ends.at(-1).end : 0;
+    if (text.slice(start, i).includes("data: ")) count++;
+    // The line before the blank one ends at i + its line end; the blank line ends one code unit
+    // later (its CR, for CR LF: the LF that may follow changes nothing).
+    ends.push({ end: i + lineEnd.length + 1, count });
+  }
+  return ends;
+}
 
-describe("plainEvents", () => {
-  test("a whole response: every frame, in order, nothing left", () => {
+describe("a response read as it grows", () => {
+  test("realtime-server's whole response, in one read: every frame, in order, with its id", () => {
     const text = serverStream();
-    const { events, from, declined } = readPlain(text, []);
-    assert.equal(declined, false);
-    assert.deepEqual(frames(events), EXPECTED);
-    assert.equal(from, text.length);
-    // The client reads a batch as one array: the brackets and commas are all it adds.
-    assert.deepEqual(JSON.parse(`[${events}]`), EXPECTED);
+    assert.deepEqual(reference(text).map(([data]) => JSON.parse(data)), EXPECTED, "the reference reads the frames");
+    const reads = grow(text, []);
+    assert.equal(reads.length, 1);
+    assert.deepEqual(frames(reads[0]), EXPECTED);
+    // The prelude and the comment between events dispatch nothing; the ids are kept across events.
+    const ids = expectedIds();
+    assert.deepEqual(reads[0], FRAMES.map((json, i) => message(json, ids[i])));
   });
 
-  test("cut at every position: every frame once, none lost", () => {
-    const text = serverStream();
-    for (let cut = 0; cut <= text.length; cut++) {
-      const { events, from, declined } = readPlain(text, [cut]);
-      assert.equal(declined, false, `declined when cut at ${cut}`);
-      assert.deepEqual(frames(events), EXPECTED, `cut at ${cut}`);
-      assert.equal(from, text.length, `cut at ${cut}`);
+  test("cut at every position, in every line end: every frame once, each at the read that completes it", () => {
+    for (const [name, lineEnd] of Object.entries(LINE_ENDS)) {
+      const text = withLineEnds(serverStream(), lineEnd);
+      const ends = completions(text, lineEnd);
+      assert.equal(ends.at(-1).count, FRAMES.length, name);
+      assert.equal(ends.at(-1).end, text.length - (lineEnd === "\r\n" ? 1 : 0), name);
+      for (let cut = 0; cut <= text.length; cut++) {
+        const all = checkGrow(text, [cut], `${name}, cut at ${cut}`);
+        assert.deepEqual(frames(all), EXPECTED, `${name}, cut at ${cut}`);
+        // The first read alone: exactly the frames whose event it completes (counted without the
+        // reference implementation).
+        const complete = ends.filter(({ end }) => end <= cut).at(-1) ?? { end: 0, count: 0 };
+        assert.deepEqual(frames(grow(text, [cut])[0]), EXPECTED.slice(0, complete.count), `${name}, cut at ${cut}`);
+      }
     }
   });
 
-  test("cut at every position, the first part alone: exactly the events it completes", () => {
-    const text = serverStream();
-    // Where each event ends, and the frames complete there (the prelude and the comment are
-    // events without data).
-    const ends = [];
-    let count = 0;
-    for (let i = text.indexOf("\n\n"); i >= 0; i = text.indexOf("\n\n", i + 1)) {
-      const start = ends.length ? ends.at(-1).end : 0;
-      if (text.slice(start, i).includes("data: ")) count++;
-      ends.push({ end: i + 2, count });
-    }
-    assert.equal(count, FRAMES.length);
-    for (let cut = 0; cut <= text.length; cut++) {
-      const complete = ends.filter(({ end }) => end <= cut).at(-1) ?? { end: 0, count: 0 };
-      const [data, next] = plainEvents(text.slice(0, cut), 0);
-      assert.equal(next, complete.end, `cut at ${cut}`);
-      assert.deepEqual(frames(data), EXPECTED.slice(0, complete.count), `cut at ${cut}`);
+  test("arriving a few code units at a time", () => {
+    for (const [name, lineEnd] of Object.entries(LINE_ENDS)) {
+      const text = withLineEnds(serverStream(), lineEnd);
+      for (const size of [1, 2, 3, 5, 7, 64, 1000]) {
+        const cuts = [];
+        for (let i = size; i < text.length; i += size) cuts.push(i);
+        assert.deepEqual(frames(checkGrow(text, cuts, `${name}, ${size} at a time`)), EXPECTED, `${name}, ${size} at a time`);
+      }
     }
   });
 
-  test("arriving a few bytes at a time", () => {
-    const text = serverStream();
-    for (const size of [1, 2, 3, 5, 7, 64, 1000]) {
-      const cuts = [];
-      for (let i = size; i < text.length; i += size) cuts.push(i);
-      const { events, from, declined } = readPlain(text, cuts);
-      assert.equal(declined, false, `${size} at a time`);
-      assert.deepEqual(frames(events), EXPECTED, `${size} at a time`);
-      assert.equal(from, text.length, `${size} at a time`);
-    }
-  });
-
-  test("arriving in random pieces", () => {
+  test("arriving in random pieces, some reads finding nothing new", () => {
     const text = serverStream();
     const rand = random(1);
     for (let run = 0; run < 50; run++) {
       const cuts = [];
-      for (let i = 0; i < text.length; i += 1 + Math.floor(rand() * 300)) if (i) cuts.push(i);
-      assert.deepEqual(frames(readPlain(text, cuts).events), EXPECTED, `cuts ${cuts}`);
+      for (let i = 0; i < text.length; i += 1 + Math.floor(rand() * 300)) {
+        if (!i) continue;
+        cuts.push(i);
+        if (rand() < 0.1) cuts.push(i);
+      }
+      assert.deepEqual(frames(checkGrow(text, cuts, `cuts ${cuts}`)), EXPECTED, `cuts ${cuts}`);
     }
   });
 
-  test("a partial event is left for later", () => {
-    const text = `${event('{"t":"m","s":1,"d":"a"}', 1)}id: 2\ndata: {"t":"m","s":2,"d":"b"}\n`;
-    const [events, end] = plainEvents(text, 0);
-    assert.deepEqual(events, ['{"t":"m","s":1,"d":"a"}']);
-    assert.equal(text.slice(end), 'id: 2\ndata: {"t":"m","s":2,"d":"b"}\n');
-    // Read again from there once it is complete.
-    assert.deepEqual(plainEvents(`${text}\n`, end), [['{"t":"m","s":2,"d":"b"}'], text.length + 1]);
+  test("random streams of the plain shape, cut anywhere: each event once, at the read that completes it", () => {
+    const rand = random(11);
+    const streams = [serverStream(), PADDING, "", "\n", "data: x\n\n\n\n"];
+    for (let i = 0; i < 100; i++) streams.push(randomPlainStream(rand));
+    for (const text of streams) {
+      const name = JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}...` : text);
+      const step = text.length > 1000 ? 7 : 1;
+      for (let cut = 0; cut <= text.length; cut += step) checkGrow(text, [cut], `${name} cut at ${cut}`);
+      const cuts = [];
+      for (let i = 5; i < text.length; i += 5) cuts.push(i);
+      checkGrow(text, cuts, `${name} five at a time`);
+    }
   });
 
-  test("nothing complete yet: no frames, nothing consumed", () => {
-    assert.deepEqual(plainEvents("data: {", 0), [[], 0]);
-    assert.deepEqual(plainEvents("", 0), [[], 0]);
-    assert.deepEqual(plainEvents("id: 1\ndata: {}\n", 0), [[], 0]);
-    const text = event("{}");
-    assert.deepEqual(plainEvents(text, text.length), [[], text.length]);
-    assert.deepEqual(plainEvents(`${text}data: {}\n`, text.length), [[], text.length]);
+  test("a partial event is not dispatched until its blank line arrives", () => {
+    const first = '{"t":"m","s":1,"d":"a"}', second = '{"t":"m","s":2,"d":"b"}';
+    const text = `${event(first, 1)}id: 2\ndata: ${second}\n\n`;
+    // Read up to the last LF: the second event is complete but for its blank line.
+    assert.deepEqual(grow(text, [text.length - 1]), [[message(first, "1")], [message(second, "2")]]);
+    // Nothing complete yet: nothing dispatched.
+    assert.deepEqual(grow("data: {", []), [[]]);
+    assert.deepEqual(grow("", []), [[]]);
+    assert.deepEqual(grow("id: 1\ndata: {}\n", []), [[]]);
+    assert.deepEqual(grow(`${event("{}")}data: {}\n`, []), [[message("{}")]]);
+    const partial = "id: 1\ndata: {}\n";
+    assert.deepEqual(grow(`${partial}\n`, [5, partial.length, partial.length]), [[], [], [], [message("{}", "1")]]);
   });
 
   test("data without the space after the colon, one space stripped, blank lines between events", () => {
     const text = 'data:{"t":"a","a":1}\n\n\n\ndata: {"t":"a","a":2}\n\ndata:  x\n\ndata:\n\ndata: \n\n';
-    const [events, end] = plainEvents(text, 0);
-    assert.deepEqual(events, ['{"t":"a","a":1}', '{"t":"a","a":2}', " x", "", ""]);
-    assert.equal(end, text.length);
+    assert.deepEqual(parse(text).map(([data]) => data), ['{"t":"a","a":1}', '{"t":"a","a":2}', " x", "", ""]);
   });
 
   test("comment and id lines, and events without data, give no events of their own", () => {
     const text = ": c\nid: 1\nid:2\n:\n\nid: 3\n\n: only\n\n:x\nid: 4\ndata: d\n\n";
-    assert.deepEqual(plainEvents(text, 0), [["d"], text.length]);
+    assert.deepEqual(grow(text, []), [[message("d", "4")]]);
   });
 
-  // Each shape `plainEvents` does not read, as an event of its own.
+  // Shapes realtime-server does not write, each as an event of its own.
   const FOREIGN = {
     "CR LF line ends": 'data: {"t":"a","a":1}\r\n\r\n',
     "CR line ends": 'data: {"t":"a","a":1}\r\r',
@@ -347,89 +390,55 @@ describe("plainEvents", () => {
   };
   const GOOD = event('{"t":"m","s":1,"d":"a"}', 1);
 
-  test("shapes it does not read are declined, at the event where they start, however they arrive", () => {
-    for (const [what, other] of Object.entries(FOREIGN)) {
-      // At the start of the response and after an event of the plain shape.
-      for (const before of ["", GOOD]) {
-        const at = before.length;
-        const read = before ? [['{"t":"m","s":1,"d":"a"}'], at] : [[], 0];
-        const text = before + other + GOOD;
-        const where = `${what}${before ? " after an event" : " at the start"}`;
-        // From its own start, and from the start of the response: declined.
-        assert.equal(plainEvents(text, at), undefined, where);
-        assert.equal(plainEvents(text, 0), undefined, where);
-        // While it arrives: the events before it read, then declined once its line ends show a
-        // CR or it is complete; never a part of it read as an event.
-        for (let k = 0; k <= other.length; k++) {
-          const part = other.slice(0, k);
-          const declined = part.includes("\r") || part.includes("\n\n");
-          const whole = plainEvents(before + part, 0);
-          const rest = plainEvents(before + part, at);
-          if (declined) {
-            assert.equal(whole, undefined, `${where}, ${k} of it`);
-            assert.equal(rest, undefined, `${where}, ${k} of it`);
-          } else {
-            assert.deepEqual(whole, read, `${where}, ${k} of it`);
-            assert.deepEqual(rest, [[], at], `${where}, ${k} of it`);
-          }
-        }
-        // Arriving in pieces: it reads up to the foreign event and stops there.
-        for (let cut = 0; cut <= text.length; cut++) {
-          const { events, from, declined } = readPlain(text, [cut]);
-          assert.equal(declined, true, `${where}, cut at ${cut}`);
-          assert.ok(from <= at, `${where}, cut at ${cut}: read past its start (${from} > ${at})`);
-          assert.deepEqual(events, read[0].slice(0, from ? 1 : 0), `${where}, cut at ${cut}`);
-        }
-      }
-    }
-  });
-
-  test("declined where a foreign shape starts, the parser taking over from there reads the rest", () => {
-    // What the streaming transport does: `plainEvents` while it reads, then a new `EventStream`
-    // on the text from the event it declined. Together: the events of the whole stream.
-    // Not for a byte-order mark after the start: a new `EventStream` strips a BOM at its own start,
-    // where an EventSource reads a field named "\uFEFFdata" (unknown) and dispatches nothing, so
-    // this handover reads an event the standard drops. Only a broken server writes one there.
+  test("shapes realtime-server does not write, among its events: read by the standard's rules however they arrive", () => {
     for (const [what, other] of Object.entries(FOREIGN)) {
       for (const before of ["", GOOD, PADDING + GOOD]) {
-        if (what === "a byte order mark" && before) continue;
         const text = before + other + GOOD + other + GOOD;
-        const want = reference(text).map(([data]) => data);
-        assert.ok(want.length >= 1, what);
-        for (let cut = 0; cut <= text.length; cut += 1) {
-          const { events, from, declined } = readPlain(text, [cut]);
-          assert.equal(declined, true, what);
-          const rest = parse(text.slice(from)).map(([data]) => data);
-          assert.deepEqual([...events, ...rest], want, `${what} after ${JSON.stringify(before.slice(-20))}, cut at ${cut}`);
-        }
+        const name = `${what} after ${JSON.stringify(before.slice(-20))}`;
+        assert.ok(reference(text).length >= 2, name);
+        for (let cut = 0; cut <= text.length; cut++) checkGrow(text, [cut], `${name}, cut at ${cut}`);
       }
     }
+    // A byte-order mark after the start of the stream is not stripped (one parser reads the whole
+    // response): its line is a field named "\uFEFFdata", unknown, and the event has no data.
+    const bom = FOREIGN["a byte order mark"];
+    assert.deepEqual(grow(GOOD + bom + GOOD, [GOOD.length]), [[message('{"t":"m","s":1,"d":"a"}', "1")], [message('{"t":"m","s":1,"d":"a"}', "1")]]);
+    // At the very start it is stripped.
+    assert.deepEqual(grow(bom, [1]), [[], [message('{"t":"a","a":1}')]]);
   });
 
-  test("a stream that turns to CR LF midway is handed over where the change starts", () => {
-    const plain = PADDING + event('{"t":"o","sid":"s","token":"k","ack":0,"hb":1}');
-    const crlf = event('{"t":"m","s":1,"d":"a"}', 1).replaceAll("\n", "\r\n");
-    const [events, end] = plainEvents(plain, 0);
-    assert.equal(events.length, 1);
-    assert.equal(end, plain.length);
-    // The CR LF events never show a "\n\n": without looking for CR the stream would stall here.
-    assert.equal(plainEvents(plain + crlf, end), undefined);
-    assert.equal(plainEvents(plain + crlf.slice(0, 10), end), undefined);
+  test("a stream that turns to CR LF midway: each event at the read that completes it", () => {
+    const open = '{"t":"o","sid":"s","token":"k","ack":0,"hb":1}', m1 = '{"t":"m","s":1,"d":"a"}', m2 = '{"t":"m","s":2,"d":"b"}';
+    const plain = PADDING + event(open);
+    const crlf = event(m1, 1).replaceAll("\n", "\r\n");
+    const text = plain + crlf + event(m2, 2).replaceAll("\n", "\r\n");
+    const want = [message(open), message(m1, "1"), message(m2, "2")];
+    // The first CR LF event read up to its last CR: complete, dispatched there (a reader looking
+    // for "\n\n" would stall); its LF, read next, is no blank line of its own.
+    const cr = plain.length + crlf.length - 1;
+    assert.equal(text[cr - 1], "\r");
+    assert.deepEqual(grow(text, [plain.length, cr, cr + 1]), [[want[0]], [want[1]], [], [want[2]]]);
+    assert.deepEqual(grow(text, [plain.length + 10]), [[want[0]], want.slice(1)]);
+    for (let cut = 0; cut <= text.length; cut++) assert.deepEqual(checkGrow(text, [cut], `cut at ${cut}`), want);
   });
 
-  test("data that is not one JSON value is passed on as it is (the client counts and rejects it)", () => {
-    const [events] = plainEvents("data: 1,2\n\n", 0);
-    assert.deepEqual(events, ["1,2"]);
-    // The client's batch `[${events}]` then has more values than events: it reads them one by one.
-    assert.notEqual(JSON.parse(`[${events}]`).length, events.length);
+  test("data that is not one JSON value is passed on as it is", () => {
+    // The client then finds more values in the read's array than events, and reads them one by one.
+    assert.deepEqual(grow("data: 1,2\n\n", []), [[message("1,2")]]);
+    assert.deepEqual(grow("data: [1,\ndata: 2]\n\ndata: \n\n", []), [[message("[1,\n2]"), message("")]]);
   });
 
-  test("a batch with a bad event still lists every event's data, the good ones parse alone", () => {
-    const text = `${event('{"t":"m","s":1,"d":"a"}', 1)}data: not json\n\n${event('{"t":"m","s":2,"d":"b"}', 2)}`;
-    const [events] = plainEvents(text, 0);
-    assert.deepEqual(events, ['{"t":"m","s":1,"d":"a"}', "not json", '{"t":"m","s":2,"d":"b"}']);
-    assert.throws(() => JSON.parse(`[${events}]`));
-    assert.deepEqual(JSON.parse(events[2]), { t: "m", s: 2, d: "b" });
+  test("a read with a bad event yields every event's data, in order, the good ones whole", () => {
+    const a = '{"t":"m","s":1,"d":"a"}', b = '{"t":"m","s":2,"d":"b"}';
+    const text = `${event(a, 1)}data: not json\n\n${event(b, 2)}`;
+    const reads = grow(text, []);
+    assert.deepEqual(reads, [[message(a, "1"), message("not json", "1"), message(b, "2")]]);
+    const data = reads[0].map(([d]) => d);
+    assert.throws(() => JSON.parse(data[1]));
+    assert.deepEqual(JSON.parse(data[0]), { t: "m", s: 1, d: "a" });
+    assert.deepEqual(JSON.parse(data[2]), { t: "m", s: 2, d: "b" });
+    // However it arrives, the same events, each once.
+    for (let cut = 0; cut <= text.length; cut++) checkGrow(text, [cut], `cut at ${cut}`);
   });
 });
 
@@ -592,66 +601,5 @@ describe("EventStream", () => {
       assert.deepEqual(parse(chunks), reference(text), `${JSON.stringify(text)} with empty chunks between`);
     }
   });
-});
 
-// ---- plainEvents and EventStream ------------------------------------------------------------------
-
-describe("plainEvents and EventStream", () => {
-  /** Plain-shaped streams: realtime-server's and random ones. */
-  function plainStreams() {
-    const rand = random(11);
-    const streams = [serverStream(), PADDING, "", "\n", "data: x\n\n\n\n"];
-    for (let i = 0; i < 100; i++) streams.push(randomPlainStream(rand));
-    return streams;
-  }
-
-  test("on plain-shaped streams they read the same data, in order, however the stream is cut", () => {
-    for (const text of plainStreams()) {
-      const name = JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}...` : text);
-      const want = parse(text);
-      // Nothing here that plainEvents would have to describe differently.
-      assert.ok(want.every(([, type]) => type === "message"), name);
-      const whole = readPlain(text, []);
-      assert.equal(whole.declined, false, name);
-      assert.deepEqual(whole.events, want.map(([data]) => data), name);
-      const step = text.length > 1000 ? 7 : 1;
-      for (let cut = 0; cut <= text.length; cut += step) {
-        const chunks = pieces(text, [cut]);
-        const plain = readPlain(text, [cut]);
-        assert.equal(plain.declined, false, `${name} cut at ${cut}`);
-        assert.deepEqual(plain.events, parse(chunks).map(([data]) => data), `${name} cut at ${cut}`);
-      }
-      // Both at each step of a response arriving a few code units at a time.
-      const events = [];
-      const parser = new EventStream((data) => events.push(data));
-      let from = 0, seen = "";
-      for (const chunk of every(text, 5)) {
-        seen += chunk;
-        parser.feed(chunk);
-        const [data, next] = plainEvents(seen, from);
-        from = next;
-        assert.deepEqual(data, events.splice(0), `${name} at ${seen.length}`);
-      }
-    }
-  });
-
-  test("whenever plainEvents reads a stream, it reads what EventStream reads", () => {
-    // Random streams of every shape with LF line ends: where the fast path does not decline, it
-    // reads the data the parser reads from the same text, and leaves no complete event behind.
-    const rand = random(5);
-    let read = 0;
-    for (let i = 0; i < 3000; i++) {
-      const plain = i % 2 == 0;
-      const text = plain ? randomPlainStream(rand, 4) : randomStream(rand, { lineEnds: ["\n"], length: 6 });
-      const batch = plainEvents(text, 0);
-      if (plain) assert.notEqual(batch, undefined, `${JSON.stringify(text)} declined`);
-      if (batch === undefined) continue;
-      if (!plain) read++;
-      const [data, next] = batch;
-      assert.deepEqual(data, parse(text.slice(0, next)).map(([d]) => d), JSON.stringify(text));
-      assert.deepEqual(data, parse(text).map(([d]) => d), `${JSON.stringify(text)}: an event left behind`);
-    }
-    // Streams of other shapes were read too (their unfinished or data-less parts), not only declined.
-    assert.ok(read > 100, `only ${read} streams of other shapes read`);
-  });
 });
