@@ -7,7 +7,6 @@
 //! to a transport, with the number it went out with). After every drain it checks that the model
 //! agrees with the machine's own bookkeeping. Time is a thread-local fake clock.
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 
 use super::*;
