@@ -313,7 +313,7 @@ export function writeReport(resultsFile, { root = ROOT, md = join(root, "BENCHMA
     const pairText = pair ? `; the websocket + polling build ${fmt(pair.gzip)} B (${(pair.gzip / sio).toFixed(2)}×)` : "";
     targets.push([
       "package < socket.io-client's gzip size",
-      `${fmt(ours.gzip)} B vs ${fmt(sio)} B (${(ours.gzip / sio).toFixed(2)}×, ${fmt(ours.gzip - sio)} B over)${pairText}`,
+      `${fmt(ours.gzip)} B vs ${fmt(sio)} B (${(ours.gzip / sio).toFixed(2)}×, ${fmt(Math.abs(ours.gzip - sio))} B ${ours.gzip < sio ? "under" : "over"})${pairText}`,
       ours.gzip < sio,
     ]);
   }

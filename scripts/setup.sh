@@ -2,7 +2,8 @@
 # Brings this machine to the state the build and tests need, installing only what is missing:
 #   - a wasm32 standard library: rustup's wasm32-unknown-unknown target ("plain" route), or on
 #     Debian without it Debian's rustc-web + cargo-web + rust-web-src + rust-web-clippy ("debian"
-#     route: std is built from source with -Z build-std, see scripts/env.sh)
+#     route: std is built from source with -Z build-std, see scripts/env.sh); where apt has those,
+#     they are installed beside rustup's target too: the release package is built with them
 #   - wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock, and wasm-pack
 #   - a current wasm-opt (npm `binaryen`, into ~/.cache/realtime-wasm/tools; Debian's binaryen 108
 #     is too old for what rustc emits today)
@@ -96,6 +97,15 @@ if [ "$RT_WASM_ROUTE" = none ]; then
   fi
   source scripts/env.sh
   [ "$RT_WASM_ROUTE" != none ] || die "still no wasm32 standard library after installing"
+fi
+# The release package is built on the debian route wherever it exists, even where rustup has the
+# target (scripts/build-pkg.sh: only a standard library built from source has immediate-abort
+# panics, which keep panic formatting out of the wasm file): install its packages where apt has them.
+if [ "$RT_WASM_ROUTE" = plain ] && [ "$HAVE_APT" = 1 ] && [ -n "$(apt_missing "${DEBIAN_ROUTE_PKGS[@]}")" ]; then
+  if apt_update_once && apt_has_candidate rustc-web && apt_has_candidate rust-web-src; then
+    say "Debian's rustc-web + rust-web-src too, for the release package (immediate-abort panics)"
+    apt_install "${DEBIAN_ROUTE_PKGS[@]}" || say "WARNING: could not install them; the package is built without immediate-abort panics (larger)"
+  fi
 fi
 if [ "$RT_WASM_ROUTE" = debian ]; then
   if [ "$HAVE_APT" = 1 ]; then apt_install "${DEBIAN_ROUTE_PKGS[@]}"; fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Sums twiggy's item sizes (CSV from `twiggy top -f csv`) by part of the crate; run by
-// scripts/size-report.sh. Functions inlined into an export count where they were inlined (the
-// constructor's shim holds option parsing and much of RealtimeClient::new, for instance).
+// scripts/size-report.sh. Functions inlined into an export count where they were inlined (`rt_i`
+// holds most of the machine's input handling, for instance).
 import { readFileSync } from "node:fs";
 
 const [csvPath] = process.argv.slice(2);
@@ -13,15 +13,14 @@ const rows = readFileSync(csvPath, "utf8").trim().split("\n").slice(1).map((line
 
 const PARTS = [
   [/function names|data names|^Σ/, null],
-  [/^data segment/, "data: strings (error messages, names), tables"],
-  [/^realtimeclient|::js::/, "js.rs: the JS surface (options, listeners, event objects) + inlined callees"],
-  [/realtime_wasm\[\w+\]::client/, "client/: state machine, fallback, reconnect, upgrade, frames"],
-  [/realtime_wasm\[\w+\]::transport/, "transport/: the six transports, uploads"],
-  [/realtime_wasm\[\w+\]::(session|sse|base64|backoff|options|event|error)/, "session, sse, base64, backoff, options, errors"],
-  [/realtime_wasm\[\w+\]::web/, "web/: XHR and page wrappers"],
-  [/lol_alloc|dlmalloc|__rdl|__rust_|raw_vec|RawVec/, "allocator (lol_alloc), Vec/String growth"],
+  [/^data segment/, "data: tables, constants"],
+  [/^rt_i$/, "rt_i: the machine's inputs (most of the machine, inlined)"],
+  [/^rt_new$|^rt_free$|realtime_wasm\[\w+\]::port/, "port.rs: a machine's state made and freed, commands encoded"],
+  [/realtime_wasm\[\w+\]::machine/, "machine/: what the inputs call (fallback, reconnect, upgrade, liveness, outbox)"],
+  [/realtime_wasm\[\w+\]::(session|backoff|options|event|error)/, "session, backoff"],
+  [/lol_alloc|dlmalloc|__rdl|__rust_|raw_vec|RawVec/, "allocator (lol_alloc), Vec growth"],
   [/fmt/, "core::fmt (format!, Display, Debug)"],
-  [/wasm_bindgen|__wbindgen|__externref|wbg|closure/i, "wasm-bindgen runtime (closures, JS value table)"],
+  [/wasm_bindgen|__wbindgen|__externref|wbg|closure/i, "wasm-bindgen runtime"],
   [/js_sys|web_sys|gloo/, "js-sys, web-sys, gloo"],
   [/./, "core, alloc, std: other"],
 ];

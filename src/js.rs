@@ -3,8 +3,8 @@
 //! The class is written in JavaScript (`src/js/client.js`): its argument checks, listeners, event
 //! objects and every browser API it uses take a fraction of the bytes there that the same work
 //! takes in wasm (every property read from Rust is an import call, every message a formatted
-//! string). It drives the state machine through a [`Port`](crate::port::Port). This module binds
-//! the class for Rust ([`JsRealtimeClient`]: the browser tests drive exactly what JavaScript
+//! string). It drives the state machine through three exported functions (`src/port.rs`). This
+//! module binds the class for Rust ([`JsRealtimeClient`]: the browser tests drive exactly what JavaScript
 //! sees, and [`crate::RealtimeClient`] is built on it) and writes its TypeScript declarations (a
 //! `typescript_custom_section`); `scripts/finish-pkg.mjs` exports the class from the package and
 //! replaces the `any` wasm-bindgen writes for the raw wasm exports with `unknown`, so the package
@@ -113,7 +113,7 @@ export class RealtimeClient {
    * page) and connects at once unless `autoConnect: false`. Throws an `Error` (`code`
    * `"invalid_argument"`) naming any bad URL or option.
    */
-  constructor(url: string, options?: RealtimeClientOptions);
+  constructor(url: string, options?: RealtimeClientOptions | null);
   /** Connects (after `close()`, or with `autoConnect: false`); does nothing while connecting or open. */
   connect(): void;
   /**

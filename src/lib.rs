@@ -131,20 +131,32 @@
 //! client closes it, dropping the subscription removes the listener. [`RealtimeClient::close`]
 //! stops for good; [`RealtimeClient::connect`] starts again.
 //!
-//! # Cargo features: one per transport
+//! # Cargo features
 //!
+//! `rust-api` ([`RealtimeClient`] and its events; on by default: the npm package is built
+//! without it, JavaScript uses the class of `src/js/client.js`), and one per transport:
 //! `websocket`, `eventsource`, `streaming`, `iframe` and `polling` (long and short polling), all
-//! on by default. A build with fewer is smaller (docs/SIZE.md has the figures): for instance
-//! `realtime-wasm = { version = "0.1", default-features = false, features = ["websocket",
-//! "polling"] }`. Its default transports are those it carries, in the usual order, and options
-//! naming any other fail with an error that names the missing feature.
+//! on by default. A build with fewer transports refuses options naming another with an error
+//! that names the missing feature, and its default order is the transports it carries: for
+//! instance `realtime-wasm = { version = "0.1", default-features = false, features = ["rust-api",
+//! "websocket", "polling"] }`.
+//!
+//! # How it works
+//!
+//! The decisions are a state machine in Rust without input or output of its own (fallback,
+//! reconnect, upgrade, liveness, the session protocol), tested natively; the browser work
+//! (transports, timers, frames, listeners) is the JavaScript class the npm package exports,
+//! `src/js/client.js`, which drives the machine through one exported function of numbers.
+//! [`RealtimeClient`] is a typed Rust handle on that class: Rust and JavaScript pages run the same
+//! client.
 //!
 //! # Modules
 //!
 //! - [`RealtimeClient`], [`Options`], [`ClientEvent`], [`Error`]: the client.
-//! - [`js`]: the `#[wasm_bindgen]` surface the npm package exports.
-//! - [`session`], [`sse`], [`backoff`]: the pure parts (sequence numbers and acks, the WHATWG
-//!   event-stream parser, reconnect delays), usable and tested natively.
+//! - [`js`]: the JavaScript class the npm package exports, bound for Rust, and its TypeScript
+//!   declarations.
+//! - [`session`], [`backoff`]: pure parts (sequence numbers and acks, reconnect delays), usable
+//!   and tested natively.
 
 #![deny(missing_docs, missing_debug_implementations)]
 // A build without some transports leaves helpers only they use unused; the full build, which the

@@ -204,7 +204,7 @@ fn built_default_order() -> Vec<TransportKind> {
     transports
 }
 
-/// The JavaScript option keys. `src/js/surface.js` checks them (its "unknown option" errors); a
+/// The JavaScript option keys. `src/js/client.js` checks them (its "unknown option" errors); a
 /// test in `src/js.rs` keeps its list equal to this one.
 #[cfg(test)]
 pub const OPTION_KEYS: [&str; 13] = [

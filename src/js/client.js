@@ -1,9 +1,10 @@
 // The JavaScript half of the client: the `RealtimeClient` class the npm package exports, and its
-// hands. Every decision is the state machine's, in Rust (src/machine/), reached through a `Port`
-// (src/port.rs) that holds numbers only: this module checks the constructor's arguments, keeps the
-// listeners, opens and releases transports, keeps timers, reads frames, holds what the machine
-// must not copy (payloads, the session id and token, the words of every message), reports what
-// happens (`this.input(op, ...)`) and performs the commands the machine answers with (`run`).
+// hands. Every decision is the state machine's, in Rust (src/machine/), reached through one
+// exported function of numbers (`rt_i`, src/port.rs): this module checks the constructor's
+// arguments, keeps the listeners, opens and releases transports, keeps timers, reads frames,
+// holds what the machine does not (payloads, the session id and token, the words of every
+// message), tells the machine what happened (`#input`) and performs the commands it answers with
+// (`#run`).
 //
 // Nothing here decides about fallback, retry, ordering or delivery: a frame is read, reported,
 // and delivered only when the machine says so. Each transport is a small function returning an
@@ -12,10 +13,10 @@
 //
 // scripts/finish-pkg.mjs inlines this module into the package's glue and exports the class from
 // there: no imports here, and no top-level name the glue declares. In that module `wasm` holds
-// the wasm file's exports (`rt_new`, `rt_i`, `rt_free`: src/port.rs); elsewhere (Rust's
-// `JsRealtimeClient::new`, the browser tests) they are passed to the constructor.
+// the wasm file's exports (`rt_new`, `rt_i`, `rt_free`); elsewhere (Rust's `JsRealtimeClient::new`,
+// the browser tests) they are passed to the constructor.
 
-// Transport kinds, in `TransportKind` order (a test in src/client.rs checks it).
+// Transport kinds, in `TransportKind` order (a test in src/js.rs checks it).
 const KINDS = ["websocket", "eventsource", "streaming", "iframe", "longpolling", "polling"];
 const STATES = ["connecting", "open", "reconnecting", "closed"];
 const CODES = ["invalid_argument", "connect_failed", "transport_failed", "gap", "protocol", "queue_full", "http", "too_large", "closed"];
@@ -238,7 +239,9 @@ function settings(url, options, built) {
     transports.push(kind);
   }
   const raw = get("protocol", "session", (v) => v == "session" || v == "raw", '"session" or "raw"') == "raw";
-  const query = Object.entries(get("query", {}, isObject, "an object of strings"));
+  // An object of strings, or [key, value] pairs (a key may repeat).
+  let query = get("query", {}, (v) => typeof v == "object" && v !== null, "an object of strings");
+  query = Array.isArray(query) ? query.map((pair) => (Array.isArray(pair) ? pair : wrong("options.query", "[key, value] pairs", pair))) : Object.entries(query);
   for (const [key, value] of query) if (typeof value != "string") wrong(`options.query.${key}`, "a string", value);
   let reconnect = get("reconnect", true, (v) => flag(v) || isObject(v), "false or { initialDelayMs, maxDelayMs, maxAttempts }");
   if (reconnect) {

@@ -2340,3 +2340,1165 @@ mod raw {
         assert_eq!(sim.queue.len(), sim.m.outbox.len());
     }
 }
+
+// ---- 13. random walks ----
+
+/// Long random walks of a [`Sim`]: random configurations, random inputs (most of them plausible
+/// for the driver, some naming attempts or probes that are over), and invariants checked after
+/// every step on top of `Sim`'s own. Deterministic: each walk is seeded, and a failure names its
+/// seed, its step and the inputs that led there. Environment: `MACHINE_SEED=<seed>` walks that
+/// seed alone, `MACHINE_SEEDS=<n>` walks seeds `0..n`, `MACHINE_TRACE=1` prints every input and
+/// command (with `--nocapture`), `MACHINE_KNOWN_BUGS=1` stops walking around the bugs found.
+mod random {
+    use super::*;
+    use crate::options::MAX_MS;
+    use std::fmt::Write as _;
+    use std::panic::{self, AssertUnwindSafe};
+
+    const SEEDS: u64 = 200;
+    const STEPS: usize = 2_000;
+    /// How many of the last inputs a failure report lists.
+    const TRACE: usize = 40;
+    /// `upgrade::PROBE_BACKOFF.max_delay_ms`.
+    const PROBE_CAP_MS: u32 = 60_000;
+    /// Set, `MACHINE_KNOWN_BUGS` walks into the machine bugs found so far (see the `#[ignore]`d
+    /// tests below) instead of around them.
+    fn known_bugs() -> bool {
+        std::env::var_os("MACHINE_KNOWN_BUGS").is_some()
+    }
+
+    /// xorshift64*, seeded through splitmix64 so that neighbouring seeds walk apart.
+    struct Rng(u64);
+
+    impl Rng {
+        fn new(seed: u64) -> Rng {
+            let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            Rng((z ^ (z >> 31)) | 1)
+        }
+
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+
+        /// Uniform in `0..n` (`n > 0`; the modulo bias does not matter here).
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+
+        fn chance(&mut self, percent: u64) -> bool {
+            self.below(100) < percent
+        }
+
+        fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+            items[self.below(items.len() as u64) as usize]
+        }
+    }
+
+    /// One input of a walk (kept for the failure report).
+    #[derive(Clone, Copy, Debug)]
+    enum Input {
+        AutoConnect,
+        Connect,
+        Close {
+            dropped: bool,
+        },
+        Enqueue {
+            size: u32,
+            len: u64,
+        },
+        Opened(u32),
+        Failed {
+            attempt: u32,
+            retry_after_ms: u32,
+            http: bool,
+        },
+        OpenFrame {
+            attempt: u32,
+            same: bool,
+            ack: u64,
+            hb: u64,
+        },
+        Message {
+            attempt: u32,
+            seq: u64,
+        },
+        RawMessage(u32),
+        Beat {
+            attempt: u32,
+            sent: Option<u64>,
+        },
+        Gap {
+            attempt: u32,
+            from: u64,
+            to: u64,
+        },
+        Ack {
+            attempt: u32,
+            ack: u64,
+        },
+        Recycle(u32),
+        Refused(u32),
+        Ended(u32),
+        Malformed(u32),
+        Received(u32),
+        /// An armed timer fires, `late_ms` after it is due.
+        Fire {
+            timer: Timer,
+            late_ms: u32,
+        },
+        FireUnarmed(Timer),
+        Advance(u32),
+        Wake,
+        UploadDone,
+        UploadFailed {
+            retry_after_ms: u32,
+            ended: bool,
+        },
+        ProbeOk(u32),
+        ProbeFailed(u32),
+    }
+
+    fn random_config(rng: &mut Rng) -> Config {
+        let mut kinds = TransportKind::ALL;
+        for i in (1..kinds.len()).rev() {
+            kinds.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let len = 1 + rng.below(6) as usize;
+        let raw = rng.chance(35);
+        let backoff = match rng.below(5) {
+            0 => None,
+            1 | 2 => Some(Backoff::default()),
+            3 => Some(Backoff {
+                max_attempts: Some(1 + rng.below(4) as u32),
+                ..Backoff::default()
+            }),
+            _ => {
+                let initial_delay_ms = rng.pick(&[0, 1, 500, 5_000]);
+                Some(Backoff {
+                    initial_delay_ms,
+                    max_delay_ms: initial_delay_ms.max(rng.pick(&[0, 2_000, 60_000, MAX_MS])),
+                    max_attempts: rng.chance(50).then(|| rng.below(6) as u32),
+                })
+            }
+        };
+        Config {
+            transports: Order::new(&kinds[..len]),
+            raw,
+            connect_timeout_ms: rng.pick(&[1, 500, CONNECT_MS, CONNECT_MS, MAX_MS]),
+            poll_interval_ms: rng.pick(&[0, 2_000, 30_000, MAX_MS]),
+            long_poll_timeout_ms: rng.pick(&[1, 25_000, 25_000, MAX_MS]),
+            heartbeat_timeout_ms: rng.pick(&[1, 1_000, HEARTBEAT_MS, HEARTBEAT_MS, MAX_MS]),
+            backoff,
+            upgrade: rng.chance(70),
+            max_queued: 1 + rng.below(8) as u32,
+            send_url: raw && rng.chance(50),
+        }
+    }
+
+    /// Everything walked so far, summed over the walks: checks that they reach what matters.
+    #[derive(Debug, Default)]
+    struct Coverage {
+        delivered: u64,
+        sends: u64,
+        posts: u64,
+        acked: u64,
+        new_sessions: u64,
+        replaced: u64,
+        probes: u64,
+        upgrades: u64,
+        reconnects: u64,
+        fallbacks: u64,
+        retries: u64,
+        closes: u64,
+    }
+
+    /// A walk: the simulated driver, and what the invariants need to know of the past.
+    struct Walk {
+        rng: Rng,
+        sim: Sim,
+        /// Every input so far.
+        trace: Vec<Input>,
+        /// No timer may be armed for longer: a day plus the backoff cap (at least the probe cap).
+        limit_ms: u32,
+        /// Sessions, counted: `NewSession`, or an open frame of a new session the machine took.
+        session: u32,
+        /// Whether the driver holds a session id (an open frame reached it; `NewSession` forgets it).
+        has_sid: bool,
+        /// The last sequence number delivered in this session.
+        delivered: Option<u64>,
+        /// Each payload's number in this session, by payload (payloads are numbered from 1).
+        number: Vec<u64>,
+        /// Whether each payload is done with: the server acknowledged it (raw protocol: it was
+        /// handed to the WebSocket, or its POST was answered with a 2xx). Only those may leave
+        /// the queue.
+        done: Vec<bool>,
+        /// Payloads acknowledged in this session: the head of the queue is number `base + 1`.
+        base: u64,
+        /// The highest number handed to a transport in this session.
+        wire_max: u64,
+        /// The session the POST in flight was sent in, the numbers the queue had in it then, the
+        /// highest sent in it, and whether its answer ended the session.
+        post_session: u32,
+        post_numbers: Vec<(u32, u64)>,
+        post_wire_max: u64,
+        post_ended: bool,
+        /// An `ended` the machine took, not yet followed by `NewSession`.
+        end_pending: bool,
+        /// When each armed timer is due on the clock.
+        due: [f64; 7],
+        /// Every attempt and probe the machine opened.
+        attempts: Vec<u32>,
+        probes: Vec<u32>,
+        /// The longest Retry-After heard in the current round of attempts.
+        round_floor: u32,
+        /// The least delay of a Retry (an UploadRetry) armed by the current input.
+        min_retry_ms: u32,
+        min_upload_retry_ms: u32,
+        /// Closed by the user and not connected since.
+        user_closed: bool,
+        stats: Stats,
+        coverage: Coverage,
+        /// `MACHINE_TRACE` set: print every input and command.
+        verbose: bool,
+        /// See [`known_bugs`]. Without it the walk goes around them: servers send no value
+        /// beyond what a day allows (a `Retry-After` or a heartbeat interval of more than a day),
+        /// no POST of a replaced session is answered with an acknowledgement, a Retry armed
+        /// after `NewSession` is not held to the round's Retry-After, and the upstream checks
+        /// stop once a raw POST is aborted.
+        known_bugs: bool,
+        /// The upstream checks are off for the rest of the walk (a raw POST was aborted).
+        upstream_unchecked: bool,
+    }
+
+    impl Walk {
+        fn new(seed: u64) -> Walk {
+            let mut rng = Rng::new(seed);
+            let cfg = random_config(&mut rng);
+            let cap = cfg.backoff.map_or(0, |backoff| backoff.max_delay_ms);
+            // About `Date.now()`.
+            set_now(1.7e12 + rng.below(1 << 40) as f64);
+            Walk {
+                rng,
+                sim: Sim::seeded(cfg, seed),
+                trace: Vec::with_capacity(STEPS),
+                limit_ms: MAX_MS + cap.max(PROBE_CAP_MS),
+                session: 0,
+                has_sid: false,
+                delivered: None,
+                number: vec![0],
+                done: vec![false],
+                base: 0,
+                wire_max: 0,
+                post_session: 0,
+                post_numbers: Vec::new(),
+                post_wire_max: 0,
+                post_ended: false,
+                end_pending: false,
+                due: [0.0; 7],
+                attempts: Vec::new(),
+                probes: Vec::new(),
+                round_floor: 0,
+                min_retry_ms: 0,
+                min_upload_retry_ms: 0,
+                user_closed: false,
+                stats: Stats::default(),
+                coverage: Coverage::default(),
+                verbose: std::env::var_os("MACHINE_TRACE").is_some(),
+                known_bugs: known_bugs(),
+                upstream_unchecked: false,
+            }
+        }
+
+        fn run(&mut self, steps: usize) {
+            for step in 0..steps {
+                // `autoConnect` is the constructor's: first or never.
+                let input = if step == 0 && self.rng.chance(50) {
+                    Input::AutoConnect
+                } else {
+                    self.draw()
+                };
+                self.trace.push(input);
+                if self.verbose {
+                    println!("{step}: {input:?}");
+                }
+                self.apply(input);
+                self.check();
+            }
+            let stats = self.sim.m.stats();
+            self.coverage.upgrades += stats.upgrades;
+            self.coverage.reconnects += stats.reconnects;
+            self.coverage.fallbacks += stats.fallbacks;
+        }
+
+        fn raw(&self) -> bool {
+            self.sim.m.cfg.raw
+        }
+
+        // ---- drawing inputs ----
+
+        fn draw(&mut self) -> Input {
+            match self.rng.below(100) {
+                0..=2 => Input::Connect,
+                3 => Input::Close {
+                    dropped: self.rng.chance(30),
+                },
+                4..=13 => self.enqueue(),
+                14..=53 => self.transport_input(),
+                54..=71 => self.fire(),
+                72..=73 => {
+                    let unarmed: Vec<Timer> = Timer::ALL
+                        .into_iter()
+                        .filter(|&timer| !self.sim.armed(timer))
+                        .collect();
+                    if unarmed.is_empty() {
+                        Input::Wake
+                    } else {
+                        Input::FireUnarmed(self.rng.pick(&unarmed))
+                    }
+                }
+                74..=76 => Input::Advance(self.rng.pick(&[1, 100, 999, 1_000, 20_000, 60_000])),
+                77..=78 => Input::Wake,
+                79..=91 => self.upload_input(),
+                _ => self.probe_input(),
+            }
+        }
+
+        fn enqueue(&mut self) -> Input {
+            let size = match self.rng.below(20) {
+                0 => 0,
+                1 => 300_000 + self.rng.below(800_000) as u32,
+                2 => u32::MAX,
+                _ => 1 + self.rng.below(100) as u32,
+            };
+            let len = match self.rng.below(20) {
+                0 => MAX_MESSAGE_BYTES,
+                1 => MAX_MESSAGE_BYTES + 1 + self.rng.below(10),
+                2 => u64::MAX,
+                _ => u64::from(size).min(MAX_MESSAGE_BYTES),
+            };
+            Input::Enqueue { size, len }
+        }
+
+        /// The attempt an input names: mostly the transport held, sometimes one that is over (never
+        /// the machine's current attempt when the driver holds no transport of it: the driver
+        /// reports nothing of a transport it was told to release).
+        fn attempt(&mut self) -> u32 {
+            let held = self.sim.transport.map(|(attempt, _)| attempt);
+            if let Some(held) = held {
+                if self.rng.chance(85) {
+                    return held;
+                }
+            }
+            let current = self.sim.m.attempt;
+            for _ in 0..4 {
+                let attempt = if !self.attempts.is_empty() && self.rng.chance(80) {
+                    self.rng.pick(&self.attempts)
+                } else {
+                    self.rng.next() as u32
+                };
+                if attempt != SESSION && (attempt != current || Some(attempt) == held) {
+                    return attempt;
+                }
+            }
+            held.unwrap_or(current ^ 0x4000_0000)
+        }
+
+        fn retry_after(&mut self) -> u32 {
+            match self.rng.below(20) {
+                0..=12 => 0,
+                13..=15 => self.rng.below(5_000) as u32,
+                16 => 30_000,
+                17 => MAX_MS,
+                // Bug (`a_retry_after_beyond_a_day_is_not_capped`).
+                _ if self.known_bugs && self.rng.chance(50) => {
+                    self.rng.pick(&[MAX_MS + 1, i32::MAX as u32 + 1, u32::MAX])
+                }
+                _ => self.rng.below(1_000) as u32,
+            }
+        }
+
+        fn failed(&mut self, attempt: u32) -> Input {
+            Input::Failed {
+                attempt,
+                retry_after_ms: self.retry_after(),
+                http: self.rng.chance(30),
+            }
+        }
+
+        /// An acknowledgement of upstream messages: mostly of what was sent in this session,
+        /// sometimes beyond.
+        fn ack_value(&mut self) -> u64 {
+            let sent = self.wire_max;
+            match self.rng.below(20) {
+                0..=7 => sent,
+                8..=13 => self.rng.below(sent + 1),
+                14..=15 => sent.saturating_sub(1),
+                16..=17 => sent + 1 + self.rng.below(3),
+                18 => 0,
+                _ => u64::MAX - self.rng.below(2),
+            }
+        }
+
+        /// A sequence number near the next one expected: mostly it, sometimes a repeat, a skip,
+        /// a step back, or something far.
+        fn seq(&mut self) -> u64 {
+            let after = self.sim.m.after();
+            match self.rng.below(40) {
+                0..=23 => after.saturating_add(1),
+                24..=27 => after,
+                28..=29 => after.saturating_sub(1 + self.rng.below(3)),
+                30..=33 => after.saturating_add(2),
+                34..=35 => after.saturating_add(3 + self.rng.below(5)),
+                36 => 0,
+                37 => after.saturating_add(1 + self.rng.below(1_000)),
+                38 if self.rng.chance(10) => u64::MAX - self.rng.below(2),
+                _ => after.saturating_add(1),
+            }
+        }
+
+        fn transport_input(&mut self) -> Input {
+            let attempt = self.attempt();
+            if self.raw() {
+                return match self.rng.below(10) {
+                    0..=2 => Input::Opened(attempt),
+                    3..=6 => Input::RawMessage(attempt),
+                    7..=8 => self.failed(attempt),
+                    _ => Input::Received(attempt),
+                };
+            }
+            // A transport that has not opened yet gets its open frame more often than not.
+            if !self.sim.m.opened && self.rng.chance(40) {
+                return self.open_frame(attempt);
+            }
+            let after = self.sim.m.after();
+            match self.rng.below(100) {
+                0..=2 => Input::Opened(attempt),
+                3..=10 => self.failed(attempt),
+                11..=20 => self.open_frame(attempt),
+                21..=55 => Input::Message {
+                    attempt,
+                    seq: self.seq(),
+                },
+                56..=63 => Input::Beat {
+                    attempt,
+                    sent: self.rng.chance(70).then(|| {
+                        let delta = self.rng.pick(&[-1, 0, 0, 0, 1, 2]);
+                        after.saturating_add_signed(delta)
+                    }),
+                },
+                64..=67 => {
+                    let (from, to) = if self.rng.chance(5) {
+                        (0, u64::MAX)
+                    } else {
+                        let from = after.saturating_add_signed(self.rng.pick(&[-2, 0, 1, 1, 2, 4]));
+                        (
+                            from,
+                            from.saturating_add_signed(self.rng.pick(&[-1, 0, 1, 2, 5])),
+                        )
+                    };
+                    Input::Gap { attempt, from, to }
+                }
+                68..=75 => Input::Ack {
+                    attempt,
+                    ack: self.ack_value(),
+                },
+                76..=79 => Input::Recycle(attempt),
+                80..=82 => Input::Refused(attempt),
+                83..=85 => Input::Ended(attempt),
+                86..=89 => Input::Malformed(attempt),
+                _ => Input::Received(attempt),
+            }
+        }
+
+        fn open_frame(&mut self, attempt: u32) -> Input {
+            // The driver compares session ids: "the same" needs one held.
+            let same = self.has_sid && self.rng.chance(85);
+            let ack = if same || self.rng.chance(10) {
+                self.ack_value()
+            } else {
+                0
+            };
+            let hb = match self.rng.below(10) {
+                0..=3 => 0,
+                4 => 1_000,
+                5 | 6 => 25_000,
+                7 => 60_000,
+                8 => u64::from(MAX_MS),
+                // Bug (`a_heartbeat_interval_beyond_a_day_is_not_capped`).
+                _ if self.known_bugs => self.rng.pick(&[u64::from(u32::MAX), u64::MAX]),
+                _ => 30_000,
+            };
+            Input::OpenFrame {
+                attempt,
+                same,
+                ack,
+                hb,
+            }
+        }
+
+        fn fire(&mut self) -> Input {
+            let armed: Vec<Timer> = Timer::ALL
+                .into_iter()
+                .filter(|&timer| self.sim.armed(timer))
+                .collect();
+            if armed.is_empty() {
+                return Input::Advance(1_000);
+            }
+            let timer = self.rng.pick(&armed);
+            let late_ms = if self.rng.chance(80) {
+                0
+            } else {
+                self.rng.pick(&[1, 500, 5_000, 60_000])
+            };
+            Input::Fire { timer, late_ms }
+        }
+
+        /// The answer to the POST in flight (its frames first), or, rarely, an answer to none.
+        fn upload_input(&mut self) -> Input {
+            let raw = self.raw();
+            if self.sim.post.is_none() {
+                return match self.rng.below(10) {
+                    0 => Input::UploadDone,
+                    1 => Input::UploadFailed {
+                        retry_after_ms: 0,
+                        ended: false,
+                    },
+                    _ => self.transport_input(),
+                };
+            }
+            // Bug (`an_ack_of_a_post_of_a_replaced_session_drops_messages_of_the_new_one`).
+            let ack_ok = self.post_session == self.session || self.known_bugs;
+            match self.rng.below(20) {
+                0..=4 if !raw && ack_ok => {
+                    // In the numbering of the session the POST was sent in.
+                    let ack = if self.post_session == self.session {
+                        self.ack_value()
+                    } else if self.rng.chance(70) {
+                        self.post_wire_max
+                    } else {
+                        self.rng.below(self.post_wire_max + 2)
+                    };
+                    Input::Ack {
+                        attempt: SESSION,
+                        ack,
+                    }
+                }
+                5 if !raw => Input::Ended(SESSION),
+                6 if !raw => Input::Malformed(SESSION),
+                7 if !raw => Input::Received(SESSION),
+                8..=13 => Input::UploadDone,
+                _ => Input::UploadFailed {
+                    retry_after_ms: self.retry_after(),
+                    ended: !raw && (self.post_ended || self.rng.chance(10)),
+                },
+            }
+        }
+
+        fn probe_input(&mut self) -> Input {
+            let id = match self.sim.probe {
+                Some((id, _)) if self.rng.chance(80) => id,
+                _ if !self.probes.is_empty() && self.rng.chance(70) => self.rng.pick(&self.probes),
+                _ => self.rng.next() as u32,
+            };
+            if self.rng.chance(50) {
+                Input::ProbeOk(id)
+            } else {
+                Input::ProbeFailed(id)
+            }
+        }
+
+        // ---- performing them ----
+
+        /// Whether the machine takes a frame of `attempt` (as `Machine::arrived` says).
+        fn takes(&self, attempt: u32) -> bool {
+            if attempt == SESSION {
+                self.sim.m.state() != Closed
+            } else {
+                self.sim.m.is_current(attempt)
+            }
+        }
+
+        fn apply(&mut self, input: Input) {
+            self.min_retry_ms = self.round_floor;
+            self.min_upload_retry_ms = 0;
+            let held = self.sim.transport.map(|(attempt, _)| attempt);
+            match input {
+                Input::AutoConnect => {
+                    self.user_closed = false;
+                    self.sim.m.auto_connect();
+                }
+                Input::Connect => {
+                    self.user_closed = false;
+                    self.round_floor = 0;
+                    self.min_retry_ms = 0;
+                    self.sim.m.connect();
+                }
+                Input::Close { dropped } => {
+                    self.user_closed = true;
+                    let (code, why) = if dropped {
+                        (1001, Why::DROPPED)
+                    } else {
+                        (1000, Why::USER)
+                    };
+                    self.sim.m.close(code, why);
+                }
+                Input::Enqueue { size, len } => {
+                    if self.sim.m.enqueue(size, len).is_ok() {
+                        self.sim.enqueued += 1;
+                        self.sim.queue.push_back(self.sim.enqueued);
+                        self.number.push(self.base + self.sim.queue.len() as u64);
+                        self.done.push(false);
+                    }
+                }
+                Input::Opened(attempt) => self.sim.m.transport_opened(attempt),
+                Input::Failed {
+                    attempt,
+                    retry_after_ms,
+                    http,
+                } => {
+                    if self.takes(attempt) {
+                        if !self.sim.m.opened {
+                            self.round_floor = self.round_floor.max(retry_after_ms);
+                        }
+                        self.min_retry_ms = self.round_floor.max(retry_after_ms);
+                    }
+                    let failure = Failure {
+                        why: Why::text(1),
+                        retry_after_ms,
+                        code: http.then_some(ErrorCode::Http),
+                    };
+                    self.sim.m.transport_failed(attempt, failure);
+                }
+                Input::OpenFrame {
+                    attempt,
+                    same,
+                    ack,
+                    hb,
+                } => {
+                    if Some(attempt) == held {
+                        self.has_sid = true;
+                    }
+                    if self.takes(attempt) {
+                        if !same {
+                            self.renumber();
+                            self.coverage.replaced += 1;
+                        }
+                        self.acknowledge(ack);
+                    }
+                    self.sim.m.open_frame(attempt, 30, same, ack, hb);
+                }
+                Input::Message { attempt, seq } => {
+                    let takes = self.takes(attempt);
+                    if self.sim.m.message(attempt, 10, seq) {
+                        assert!(takes, "message {seq} of attempt {attempt}, over, delivered");
+                        if let Some(last) = self.delivered {
+                            assert!(
+                                seq > last,
+                                "message {seq} delivered after {last} in the same session"
+                            );
+                        }
+                        self.delivered = Some(seq);
+                        self.coverage.delivered += 1;
+                    }
+                }
+                Input::RawMessage(attempt) => {
+                    let takes = self.takes(attempt);
+                    if self.sim.m.raw_message(attempt, 10) {
+                        assert!(takes, "raw message of attempt {attempt}, over, delivered");
+                        self.coverage.delivered += 1;
+                    }
+                }
+                Input::Beat { attempt, sent } => self.sim.m.heartbeat(attempt, 8, sent),
+                Input::Gap { attempt, from, to } => self.sim.m.gap(attempt, 20, from, to),
+                Input::Ack { attempt, ack } => {
+                    if self.takes(attempt) {
+                        if attempt == SESSION && self.post_session != self.session {
+                            // The answer to a POST of an earlier session: its numbers.
+                            if ack <= self.post_wire_max {
+                                for &(item, number) in &self.post_numbers {
+                                    if number <= ack {
+                                        self.done[item as usize] = true;
+                                    }
+                                }
+                            }
+                        } else {
+                            self.acknowledge(ack);
+                        }
+                    }
+                    self.sim.m.ack_frame(attempt, 12, ack);
+                }
+                Input::Recycle(attempt) => self.sim.m.recycle(attempt, 9),
+                Input::Refused(attempt) => self.sim.m.refused(attempt, 40, Why::text(2)),
+                Input::Ended(attempt) => {
+                    if self.takes(attempt) {
+                        self.end_pending = true;
+                    }
+                    if attempt == SESSION {
+                        self.post_ended = true;
+                    }
+                    self.sim.m.ended(attempt, 40, Why::text(3));
+                }
+                Input::Malformed(attempt) => self.sim.m.malformed(attempt, 17, Why::text(4)),
+                Input::Received(attempt) => self.sim.m.received(attempt, 5),
+                Input::Fire { timer, late_ms } => {
+                    set_now(clock().max(self.due[timer as usize]) + f64::from(late_ms));
+                    self.sim.fire_only(timer);
+                }
+                Input::FireUnarmed(timer) => self.sim.m.timer(timer),
+                Input::Advance(ms) => advance(ms),
+                Input::Wake => self.sim.m.wake(),
+                Input::UploadDone => {
+                    if let Some(items) = self.sim.post.take() {
+                        if self.raw() {
+                            for item in items {
+                                self.done[item as usize] = true;
+                            }
+                        }
+                    }
+                    self.sim.m.upload_done();
+                }
+                Input::UploadFailed {
+                    retry_after_ms,
+                    ended,
+                } => {
+                    self.sim.post = None;
+                    self.min_upload_retry_ms = retry_after_ms;
+                    self.sim
+                        .m
+                        .upload_failed(Why::text(5), retry_after_ms, ended);
+                }
+                Input::ProbeOk(id) => self.sim.m.probe_succeeded(id),
+                Input::ProbeFailed(id) => self.sim.m.probe_failed(id),
+            }
+            self.drain();
+            if self.sim.m.opened {
+                // The round of attempts is over (the machine forgets its Retry-After).
+                self.round_floor = 0;
+            }
+        }
+
+        /// `Sim::drain`, with the invariants on each command checked before it is performed.
+        fn drain(&mut self) {
+            while let Some(command) = self.sim.m.next() {
+                if self.verbose {
+                    println!("    {command:?}");
+                }
+                self.before(command);
+                self.sim.perform(command);
+            }
+            self.sim.check();
+        }
+
+        fn before(&mut self, command: Command) {
+            let raw = self.raw();
+            match command {
+                Command::Open { attempt, .. } => self.attempts.push(attempt),
+                Command::Probe { id, .. } => {
+                    self.probes.push(id);
+                    self.coverage.probes += 1;
+                }
+                Command::Arm(timer, ms) => {
+                    assert!(
+                        ms <= self.limit_ms,
+                        "{timer:?} armed for {ms} ms, more than {} ms",
+                        self.limit_ms
+                    );
+                    self.due[timer as usize] = clock() + f64::from(ms);
+                    match timer {
+                        Timer::Retry => {
+                            assert!(
+                                ms >= self.min_retry_ms,
+                                "Retry armed for {ms} ms, under the Retry-After floor of {} ms",
+                                self.min_retry_ms
+                            );
+                            self.round_floor = 0;
+                            self.coverage.retries += 1;
+                        }
+                        Timer::UploadRetry => assert!(
+                            ms >= self.min_upload_retry_ms.max(UPLOAD_RETRY_MS),
+                            "UploadRetry armed for {ms} ms, under the Retry-After of {} ms",
+                            self.min_upload_retry_ms
+                        ),
+                        _ => {}
+                    }
+                }
+                Command::Send {
+                    from, count, first, ..
+                } => {
+                    self.out(from, count, first, raw);
+                    self.coverage.sends += u64::from(count);
+                    if raw && !self.upstream_unchecked {
+                        // As the driver does: the first `count` items leave the queue.
+                        for &item in self.sim.queue.iter().take(count as usize) {
+                            assert!(
+                                self.done[item as usize],
+                                "payload {item} left the queue unsent"
+                            );
+                        }
+                        self.base += u64::from(count);
+                    }
+                }
+                Command::Post {
+                    from, count, first, ..
+                } => {
+                    self.out(from, count, first, false);
+                    self.post_session = self.session;
+                    self.post_wire_max = self.wire_max;
+                    self.post_numbers.clear();
+                    for &item in &self.sim.queue {
+                        self.post_numbers.push((item, self.number[item as usize]));
+                    }
+                    self.post_ended = false;
+                    self.coverage.posts += 1;
+                }
+                Command::Acked(count) => {
+                    let checked = if self.upstream_unchecked { 0 } else { count };
+                    for &item in self.sim.queue.iter().take(checked as usize) {
+                        assert!(
+                            self.done[item as usize],
+                            "payload {item} (number {} in this session) dropped, but the server \
+                             did not acknowledge it",
+                            self.number[item as usize]
+                        );
+                    }
+                    self.base += u64::from(count);
+                    self.coverage.acked += u64::from(count);
+                }
+                Command::NewSession => {
+                    if !self.known_bugs {
+                        // Bug (`a_new_session_refused_ignores_the_retry_after_of_the_round`).
+                        self.min_retry_ms = 0;
+                    }
+                    self.renumber();
+                    self.has_sid = false;
+                    self.end_pending = false;
+                    self.coverage.new_sessions += 1;
+                }
+                Command::Emit(Event::Close { .. }) => self.coverage.closes += 1,
+                Command::AbortPost if raw && !self.known_bugs => {
+                    // Bug (`raw_post_aborted_by_close_is_not_sent_again`): the machine takes the
+                    // aborted item for sent; the queue and the outbox part ways from here on.
+                    self.upstream_unchecked = true;
+                    self.sim.check_queue = false;
+                }
+                _ => {}
+            }
+        }
+
+        /// Items `from..from + count` of the queue are handed to a transport, numbered from
+        /// `first`: each with the number it has in this session.
+        fn out(&mut self, from: u32, count: u32, first: u64, done: bool) {
+            let items = self
+                .sim
+                .queue
+                .iter()
+                .skip(from as usize)
+                .take(count as usize);
+            for (&item, seq) in items.zip(first..) {
+                let number = self.number[item as usize];
+                if self.upstream_unchecked {
+                    continue;
+                }
+                assert_eq!(
+                    seq, number,
+                    "payload {item} went out as {seq}, its number in this session is {number}"
+                );
+                if done {
+                    self.done[item as usize] = true;
+                }
+            }
+            if count > 0 {
+                self.wire_max = self.wire_max.max(first + u64::from(count) - 1);
+            }
+        }
+
+        /// The server acknowledged this session's messages up to `ack` (nothing if it never got
+        /// that far: the machine refuses such an acknowledgement).
+        fn acknowledge(&mut self, ack: u64) {
+            if ack > self.wire_max {
+                return;
+            }
+            for &item in &self.sim.queue {
+                if self.number[item as usize] <= ack {
+                    self.done[item as usize] = true;
+                }
+            }
+        }
+
+        /// A new session: the queue is numbered again from 1, nothing is delivered or sent in it.
+        fn renumber(&mut self) {
+            self.session += 1;
+            self.delivered = None;
+            self.base = 0;
+            self.wire_max = 0;
+            for (&item, number) in self.sim.queue.iter().zip(1..) {
+                self.number[item as usize] = number;
+            }
+        }
+
+        /// The invariants that hold between inputs.
+        fn check(&mut self) {
+            let m = &self.sim.m;
+            let state = m.state();
+            if self.user_closed {
+                assert_eq!(state, Closed, "closed by the user, not connected since");
+            }
+            if state == OPEN {
+                assert!(
+                    self.sim.transport.is_some() || self.end_pending && self.sim.post.is_some(),
+                    "open, but no transport is held and no new session waits for the POST"
+                );
+            }
+            if state == Closed {
+                assert_eq!(self.sim.transport, None, "closed, holding a transport");
+                assert_eq!(self.sim.probe, None, "closed, holding a probe");
+                assert_eq!(self.sim.post, None, "closed, with a POST in flight");
+                assert_eq!(self.sim.timers, [None; 7], "closed, with timers armed");
+            }
+            assert!(
+                self.upstream_unchecked || self.sim.queue.len() <= m.cfg.max_queued as usize,
+                "{} queued, max_queued is {}",
+                self.sim.queue.len(),
+                m.cfg.max_queued
+            );
+            let (now, before) = (m.stats(), self.stats);
+            let counters = [
+                ("messages_in", now.messages_in, before.messages_in),
+                ("messages_out", now.messages_out, before.messages_out),
+                ("bytes_in", now.bytes_in, before.bytes_in),
+                ("bytes_out", now.bytes_out, before.bytes_out),
+                ("reconnects", now.reconnects, before.reconnects),
+                ("fallbacks", now.fallbacks, before.fallbacks),
+                ("upgrades", now.upgrades, before.upgrades),
+            ];
+            for (name, now, before) in counters {
+                assert!(now >= before, "stats.{name} went from {before} to {now}");
+            }
+            self.stats = now;
+        }
+
+        /// What a failure says: where, and how the walk got there.
+        fn report(&self, seed: u64, message: &str) -> String {
+            let step = self.trace.len().saturating_sub(1);
+            let mut report = format!(
+                "seed {seed}, step {step}: {message}\n{:?}\nlast inputs:\n",
+                self.sim.m.cfg
+            );
+            let first = self.trace.len().saturating_sub(TRACE);
+            for (i, input) in self.trace.iter().enumerate().skip(first) {
+                let _ = writeln!(report, "  {i}: {input:?}");
+            }
+            report
+        }
+    }
+
+    // ---- the bugs the walks found (`MACHINE_KNOWN_BUGS=1` walks into them) ----
+
+    #[test]
+    #[ignore = "bug: a raw POST aborted by stop() (close, or giving up) leaves its item marked \
+                sent; nothing rewinds the raw outbox, so the item is never sent again, and the \
+                2xx of a later POST (Outbox::ack is cumulative) drops it from the queue"]
+    fn raw_post_aborted_by_close_is_not_sent_again() {
+        let mut sim = Sim::new(raw_cfg(&[LP], true));
+        sim.connect();
+        sim.transport_opened();
+        sim.enqueue(1).unwrap();
+        assert_eq!(sim.post, Some(vec![1]));
+        assert!(sim.close().contains(&Command::AbortPost));
+        sim.connect();
+        sim.transport_opened();
+        // Nobody knows whether payload 1 reached the server: it is sent again.
+        assert_eq!(sim.post, Some(vec![1]), "payload 1 is not sent again");
+    }
+
+    #[test]
+    #[ignore = "bug: after a raw POST aborted by stop(), a raw WebSocket send starts at queue \
+                position 1 (Send { from: 1, .. }) while the driver drops the first `count` \
+                items: the unsent payload is dropped, the sent one stays queued and goes again"]
+    fn raw_post_aborted_by_close_desynchronizes_a_raw_websocket_queue() {
+        let mut sim = Sim::new(raw_cfg(&[WS, LP], true));
+        sim.check_queue = false;
+        sim.connect();
+        sim.fail(1);
+        sim.transport_opened();
+        sim.enqueue(1).unwrap();
+        assert_eq!(sim.post, Some(vec![1]));
+        sim.close();
+        sim.connect();
+        assert_eq!(sim.kind(), Some(WS));
+        sim.transport_opened();
+        sim.enqueue(1).unwrap();
+        sim.enqueue(1).unwrap();
+        assert_eq!(sim.queue.len(), sim.m.outbox.len(), "queue and outbox");
+        assert_eq!(sim.wire, [(1, 1), (1, 1), (2, 2), (3, 3)]);
+    }
+
+    #[test]
+    #[ignore = "bug: start_new_session() schedules the retry of a refused new session with \
+                Delay::default(), ignoring the Retry-After heard earlier in the same round \
+                (retry_floor_ms), which attempt_failed() would have honoured"]
+    fn a_new_session_refused_ignores_the_retry_after_of_the_round() {
+        let mut sim = Sim::new(cfg(&[WS, ES]));
+        sim.connect();
+        // The WebSocket is refused with a Retry-After of 30 s: fall back to EventSource...
+        sim.fail_with(Failure {
+            why: Why::text(1),
+            retry_after_ms: 30_000,
+            code: Some(ErrorCode::Http),
+        });
+        assert_eq!(sim.kind(), Some(ES));
+        // ...whose server refuses a session before any open frame.
+        sim.ended(2);
+        let delay = sim.armed_ms(Timer::Retry);
+        assert!(delay >= 30_000, "retried after {delay} ms");
+    }
+
+    #[test]
+    #[ignore = "bug: the answer to a POST sent in a session replaced since (open frame with \
+                same = false while the POST was out) acknowledges in the new session's \
+                numbering: over the WebSocket, messages no server acknowledged are dropped"]
+    fn an_ack_of_a_post_of_a_replaced_session_drops_messages_of_the_new_one() {
+        let mut sim = fallen_back(cfg(&[WS, ES]));
+        sim.enqueue(1).unwrap();
+        sim.post_ack(1);
+        sim.upload_done();
+        // Payload 2 goes by POST as message 2 of the session; payload 3 waits for it.
+        sim.enqueue(1).unwrap();
+        sim.enqueue(1).unwrap();
+        assert_eq!(sim.post, Some(vec![2]));
+        // EventSource drops while the POST is out, and the next round opens the WebSocket, on a
+        // server node that does not know the session: a new one.
+        sim.fail(3);
+        sim.fire(Timer::Retry);
+        sim.fail(4);
+        sim.fire(Timer::Retry);
+        assert_eq!(sim.kind(), Some(WS));
+        sim.open_frame(false, 0);
+        assert_eq!(sim.wire[sim.wire.len() - 2..], [(2, 1), (3, 2)]);
+        // The POST's answer: the old session processed its message 2, payload 2. Payload 3
+        // (message 2 of the new session) is acknowledged by nobody.
+        sim.post_ack(2);
+        assert_eq!(sim.queue, [3], "payload 3 dropped");
+    }
+
+    #[test]
+    #[ignore = "bug: a Retry-After is not capped (the port passes up to u32::MAX ms): the Retry \
+                timer is armed beyond a day, and from 2^31 ms setTimeout fires at once"]
+    fn a_retry_after_beyond_a_day_is_not_capped() {
+        let mut sim = start(cfg(&[WS]));
+        sim.fail_with(Failure {
+            why: Why::text(1),
+            retry_after_ms: u32::MAX,
+            code: Some(ErrorCode::Http),
+        });
+        let cap = Backoff::default().max_delay_ms;
+        assert!(sim.armed_ms(Timer::Retry) <= MAX_MS + cap);
+        let mut sim = start(cfg(&[ES]));
+        sim.enqueue(1).unwrap();
+        sim.upload_failed(1, u32::MAX, false);
+        assert!(sim.armed_ms(Timer::UploadRetry) <= MAX_MS + cap);
+    }
+
+    #[test]
+    #[ignore = "bug: the server's heartbeat interval is not capped: from about 24.9 days the \
+                Liveness timer is armed for 2^31 ms, which setTimeout fires at once, and every \
+                look arms it again (a timer loop)"]
+    fn a_heartbeat_interval_beyond_a_day_is_not_capped() {
+        let mut sim = Sim::new(cfg(&[WS]));
+        sim.connect();
+        sim.open_frame_hb(false, 0, u64::MAX);
+        let liveness = sim.armed_ms(Timer::Liveness);
+        assert!(liveness <= MAX_MS + PROBE_CAP_MS, "{liveness} ms");
+        assert!(
+            liveness <= i32::MAX as u32,
+            "setTimeout fires {liveness} ms at once"
+        );
+    }
+
+    #[test]
+    #[ignore = "bug (found reading, not by the walks' invariants): `session_ended` survives \
+                stop(); after close() and connect(), the first POST answered in the new \
+                session (open frame with same = false) starts yet another one: NewSession, a \
+                reopen, and the posted payload renumbered and sent again to another session"]
+    fn a_session_end_pending_at_close_tears_down_the_next_session() {
+        let mut sim = start(cfg(&[ES]));
+        sim.enqueue(1).unwrap();
+        // The session ends while the POST is out: the new one waits for its answer...
+        sim.ended(4);
+        assert_eq!(sim.new_sessions, 0);
+        // ...which never comes: the user closes (the POST is aborted) and connects again.
+        sim.close();
+        sim.connect();
+        sim.open_frame(false, 0);
+        assert_eq!(sim.post, Some(vec![1]));
+        let commands = sim.upload_done();
+        assert!(
+            !commands.contains(&Command::NewSession),
+            "the session just opened is dropped: {commands:?}"
+        );
+    }
+
+    #[test]
+    fn long_random_walks_keep_the_invariants() {
+        let var = |name| std::env::var(name).ok().map(|v: String| v.parse::<u64>());
+        let seeds = match (var("MACHINE_SEED"), var("MACHINE_SEEDS")) {
+            (Some(seed), _) => {
+                let seed = seed.expect("MACHINE_SEED: a number");
+                seed..seed + 1
+            }
+            (None, Some(count)) => 0..count.expect("MACHINE_SEEDS: a number"),
+            (None, None) => 0..SEEDS,
+        };
+        let mut coverage = Coverage::default();
+        for seed in seeds.clone() {
+            let mut walk = Walk::new(seed);
+            let result = panic::catch_unwind(AssertUnwindSafe(|| walk.run(STEPS)));
+            if let Err(error) = result {
+                let message = error
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| error.downcast_ref::<&str>().copied())
+                    .unwrap_or("(a panic without a message)");
+                panic!("{}", walk.report(seed, message));
+            }
+            let c = &walk.coverage;
+            coverage.delivered += c.delivered;
+            coverage.sends += c.sends;
+            coverage.posts += c.posts;
+            coverage.acked += c.acked;
+            coverage.new_sessions += c.new_sessions;
+            coverage.replaced += c.replaced;
+            coverage.probes += c.probes;
+            coverage.upgrades += c.upgrades;
+            coverage.reconnects += c.reconnects;
+            coverage.fallbacks += c.fallbacks;
+            coverage.retries += c.retries;
+            coverage.closes += c.closes;
+        }
+        println!("{coverage:?}");
+        if seeds.end - seeds.start > 1 {
+            // The walks reach every part of the machine (a drawing gone wrong would stop them).
+            let c = &coverage;
+            let counters = [
+                c.delivered,
+                c.sends,
+                c.posts,
+                c.acked,
+                c.new_sessions,
+                c.replaced,
+                c.probes,
+                c.upgrades,
+                c.reconnects,
+                c.fallbacks,
+                c.retries,
+                c.closes,
+            ];
+            assert!(counters.iter().all(|&n| n > 0), "{coverage:?}");
+        }
+    }
+}

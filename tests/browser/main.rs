@@ -8,6 +8,7 @@ mod harness;
 mod hostile;
 mod options;
 mod raw;
+mod rust_api;
 mod session;
 mod soak;
 
