@@ -30,7 +30,7 @@ pub(crate) use command::{Command, Event, Prefix, Reason, Timer, Why};
 use crate::backoff::Backoff;
 use crate::error::ErrorCode;
 use crate::event::{ClientState, Stats};
-use crate::options::TransportKind;
+use crate::options::{TransportKind, MAX_MS};
 use crate::session::{Accept, Inbound, Outbox};
 
 /// How long an idle client waits before acknowledging what it received.
@@ -171,6 +171,9 @@ struct Upload {
     attempt: u32,
     /// Raw protocol: the one item it carries (acknowledged by a 2xx answer).
     item: Option<u64>,
+    /// The numbering it was sent in ([`Machine::numbering`]): acknowledgements in its answer
+    /// mean nothing once a new session has numbered the outbox again.
+    numbering: u32,
 }
 
 /// The client's state and decisions. See the module documentation.
@@ -198,6 +201,8 @@ pub(crate) struct Machine {
     upload: Option<Upload>,
     /// Whether the server has given this client a session (the driver holds its id and token).
     has_session: bool,
+    /// How many times the outbox was numbered again for a new session.
+    numbering: u32,
     inbound: Inbound,
     /// Unacknowledged messages (each item: its size for the statistics, in bytes or UTF-16 code
     /// units); the payloads are in the driver's queue, in the same order.
@@ -264,6 +269,7 @@ impl Machine {
             watching_page: false,
             upload: None,
             has_session: false,
+            numbering: 0,
             inbound: Inbound::new(),
             outbox: Outbox::new(cfg.max_queued as usize),
             ack_pending: None,
@@ -627,9 +633,7 @@ impl Machine {
     fn start_new_session(&mut self) {
         self.session_ended = false;
         let had = core::mem::take(&mut self.has_session);
-        self.inbound.reset();
-        self.outbox.reset();
-        self.ack_pending = None;
+        self.renumber();
         self.push(Command::NewSession);
         if self.phase == ClientState::Closed {
             return;
@@ -637,8 +641,22 @@ impl Machine {
         if had {
             self.start_attempt();
         } else {
-            self.schedule_retry(self.index, Why::NEW_SESSION_REFUSED, Delay::default());
+            // Refused before any session: the round's Retry-After still holds.
+            let delay = Delay {
+                retry_after_ms: core::mem::take(&mut self.retry_floor_ms),
+                quick_first: false,
+            };
+            self.schedule_retry(self.index, Why::NEW_SESSION_REFUSED, delay);
         }
+    }
+
+    /// Forgets what was received and acknowledged in the session, and numbers the pending
+    /// messages again from 1, for a new one.
+    fn renumber(&mut self) {
+        self.inbound.reset();
+        self.outbox.reset();
+        self.ack_pending = None;
+        self.numbering = self.numbering.wrapping_add(1);
     }
 
     /// Waits (backoff) and tries again from transport `index`; gives up when attempts run out.
@@ -663,7 +681,8 @@ impl Machine {
         } else {
             delay_ms
         };
-        let delay_ms = delay_ms.max(delay.retry_after_ms);
+        // Capped like the options: from 2^31 ms, setTimeout fires at once.
+        let delay_ms = delay_ms.max(delay.retry_after_ms.min(MAX_MS));
         self.index = index;
         self.attempt = self.attempt.wrapping_add(1);
         self.set_phase(ClientState::Reconnecting);
@@ -688,10 +707,17 @@ impl Machine {
         }
         self.release_transport();
         if self.upload.take().is_some() {
+            // Whether the server got what it carried is unknown: it goes again (the session
+            // protocol's server drops what it processed already; the raw one may get it twice).
             self.push(Command::AbortPost);
+            self.outbox.rewind();
         }
         let from = self.phase;
         self.set_phase(ClientState::Closed);
+        // A session end waiting for that POST's answer waits no more.
+        if self.session_ended {
+            self.start_new_session();
+        }
         if from != ClientState::Closed || !clean {
             self.emit(Event::Close {
                 code,
@@ -876,12 +902,11 @@ impl Machine {
         if !same {
             // A new session has processed nothing: renumber what is pending, and acknowledge
             // nothing of the old one to it.
-            self.inbound.reset();
-            self.outbox.reset();
-            self.ack_pending = None;
+            self.renumber();
         }
         self.has_session = true;
-        self.server_heartbeat_ms = u32::try_from(hb).unwrap_or(u32::MAX);
+        // Capped like the options: from 2^31 ms, setTimeout fires at once.
+        self.server_heartbeat_ms = u32::try_from(hb).unwrap_or(u32::MAX).min(MAX_MS);
         if self.acknowledged(ack).is_err() {
             return self.protocol_error(attempt, Why::ACK_BEYOND_SENT);
         }
@@ -947,10 +972,17 @@ impl Machine {
 
     /// The server acknowledged upstream messages up to `ack`.
     pub(crate) fn ack_frame(&mut self, attempt: u32, bytes: u32, ack: u64) {
+        let stale = attempt == SESSION
+            && self
+                .upload
+                .is_some_and(|upload| upload.numbering != self.numbering);
         let Some(attempt) = self.arrived(attempt, bytes) else {
             return;
         };
-        if self.acknowledged(ack).is_err() {
+        if stale {
+            // The answer to a POST of a session replaced since: its numbers are not the
+            // outbox's any more. The new session acknowledges what it gets.
+        } else if self.acknowledged(ack).is_err() {
             self.protocol_error(attempt, Why::ACK_BEYOND_SENT);
         } else {
             self.worked(attempt);
@@ -1127,6 +1159,7 @@ impl Machine {
         self.upload = Some(Upload {
             attempt: self.attempt,
             item: None,
+            numbering: self.numbering,
         });
         Some(Command::Post {
             ack,
@@ -1164,6 +1197,7 @@ impl Machine {
         self.upload = Some(Upload {
             attempt: self.attempt,
             item: Some(item),
+            numbering: self.numbering,
         });
         Some(Command::Post {
             ack: None,
@@ -1222,7 +1256,8 @@ impl Machine {
         self.outbox.rewind();
         // Retried after a pause, whichever connection is up by then: the transport it was sent
         // beside may be gone, the messages are not.
-        self.arm(Timer::UploadRetry, UPLOAD_RETRY_MS.max(retry_after_ms));
+        let delay_ms = UPLOAD_RETRY_MS.max(retry_after_ms.min(MAX_MS));
+        self.arm(Timer::UploadRetry, delay_ms);
         // Nothing is in flight any more: a pending upgrade or new session may go ahead.
         self.finish_switch_if_idle();
         self.finish_session_end_if_idle();

@@ -2348,7 +2348,7 @@ mod raw {
 /// every step on top of `Sim`'s own. Deterministic: each walk is seeded, and a failure names its
 /// seed, its step and the inputs that led there. Environment: `MACHINE_SEED=<seed>` walks that
 /// seed alone, `MACHINE_SEEDS=<n>` walks seeds `0..n`, `MACHINE_TRACE=1` prints every input and
-/// command (with `--nocapture`), `MACHINE_KNOWN_BUGS=1` stops walking around the bugs found.
+/// command (with `--nocapture`).
 mod random {
     use super::*;
     use crate::options::MAX_MS;
@@ -2361,11 +2361,6 @@ mod random {
     const TRACE: usize = 40;
     /// `upgrade::PROBE_BACKOFF.max_delay_ms`.
     const PROBE_CAP_MS: u32 = 60_000;
-    /// Set, `MACHINE_KNOWN_BUGS` walks into the machine bugs found so far (see the `#[ignore]`d
-    /// tests below) instead of around them.
-    fn known_bugs() -> bool {
-        std::env::var_os("MACHINE_KNOWN_BUGS").is_some()
-    }
 
     /// xorshift64*, seeded through splitmix64 so that neighbouring seeds walk apart.
     struct Rng(u64);
@@ -2565,14 +2560,6 @@ mod random {
         coverage: Coverage,
         /// `MACHINE_TRACE` set: print every input and command.
         verbose: bool,
-        /// See [`known_bugs`]. Without it the walk goes around them: servers send no value
-        /// beyond what a day allows (a `Retry-After` or a heartbeat interval of more than a day),
-        /// no POST of a replaced session is answered with an acknowledgement, a Retry armed
-        /// after `NewSession` is not held to the round's Retry-After, and the upstream checks
-        /// stop once a raw POST is aborted.
-        known_bugs: bool,
-        /// The upstream checks are off for the rest of the walk (a raw POST was aborted).
-        upstream_unchecked: bool,
     }
 
     impl Walk {
@@ -2609,8 +2596,6 @@ mod random {
                 stats: Stats::default(),
                 coverage: Coverage::default(),
                 verbose: std::env::var_os("MACHINE_TRACE").is_some(),
-                known_bugs: known_bugs(),
-                upstream_unchecked: false,
             }
         }
 
@@ -2714,8 +2699,8 @@ mod random {
                 13..=15 => self.rng.below(5_000) as u32,
                 16 => 30_000,
                 17 => MAX_MS,
-                // Bug (`a_retry_after_beyond_a_day_is_not_capped`).
-                _ if self.known_bugs && self.rng.chance(50) => {
+                // Beyond what a timer can wait (`a_retry_after_beyond_a_day_is_capped`).
+                _ if self.rng.chance(50) => {
                     self.rng.pick(&[MAX_MS + 1, i32::MAX as u32 + 1, u32::MAX])
                 }
                 _ => self.rng.below(1_000) as u32,
@@ -2829,9 +2814,8 @@ mod random {
                 5 | 6 => 25_000,
                 7 => 60_000,
                 8 => u64::from(MAX_MS),
-                // Bug (`a_heartbeat_interval_beyond_a_day_is_not_capped`).
-                _ if self.known_bugs => self.rng.pick(&[u64::from(u32::MAX), u64::MAX]),
-                _ => 30_000,
+                // Beyond what a timer can wait (`a_heartbeat_interval_beyond_a_day_is_capped`).
+                _ => self.rng.pick(&[u64::from(u32::MAX), u64::MAX]),
             };
             Input::OpenFrame {
                 attempt,
@@ -2871,10 +2855,8 @@ mod random {
                     _ => self.transport_input(),
                 };
             }
-            // Bug (`an_ack_of_a_post_of_a_replaced_session_drops_messages_of_the_new_one`).
-            let ack_ok = self.post_session == self.session || self.known_bugs;
             match self.rng.below(20) {
-                0..=4 if !raw && ack_ok => {
+                0..=4 if !raw => {
                     // In the numbering of the session the POST was sent in.
                     let ack = if self.post_session == self.session {
                         self.ack_value()
@@ -2961,11 +2943,13 @@ mod random {
                     retry_after_ms,
                     http,
                 } => {
+                    // The machine holds a Retry-After to a day at most.
+                    let floor = retry_after_ms.min(MAX_MS);
                     if self.takes(attempt) {
                         if !self.sim.m.opened {
-                            self.round_floor = self.round_floor.max(retry_after_ms);
+                            self.round_floor = self.round_floor.max(floor);
                         }
-                        self.min_retry_ms = self.round_floor.max(retry_after_ms);
+                        self.min_retry_ms = self.round_floor.max(floor);
                     }
                     let failure = Failure {
                         why: Why::text(1),
@@ -3067,7 +3051,7 @@ mod random {
                     ended,
                 } => {
                     self.sim.post = None;
-                    self.min_upload_retry_ms = retry_after_ms;
+                    self.min_upload_retry_ms = retry_after_ms.min(MAX_MS);
                     self.sim
                         .m
                         .upload_failed(Why::text(5), retry_after_ms, ended);
@@ -3132,7 +3116,7 @@ mod random {
                 } => {
                     self.out(from, count, first, raw);
                     self.coverage.sends += u64::from(count);
-                    if raw && !self.upstream_unchecked {
+                    if raw {
                         // As the driver does: the first `count` items leave the queue.
                         for &item in self.sim.queue.iter().take(count as usize) {
                             assert!(
@@ -3157,8 +3141,7 @@ mod random {
                     self.coverage.posts += 1;
                 }
                 Command::Acked(count) => {
-                    let checked = if self.upstream_unchecked { 0 } else { count };
-                    for &item in self.sim.queue.iter().take(checked as usize) {
+                    for &item in self.sim.queue.iter().take(count as usize) {
                         assert!(
                             self.done[item as usize],
                             "payload {item} (number {} in this session) dropped, but the server \
@@ -3170,22 +3153,12 @@ mod random {
                     self.coverage.acked += u64::from(count);
                 }
                 Command::NewSession => {
-                    if !self.known_bugs {
-                        // Bug (`a_new_session_refused_ignores_the_retry_after_of_the_round`).
-                        self.min_retry_ms = 0;
-                    }
                     self.renumber();
                     self.has_sid = false;
                     self.end_pending = false;
                     self.coverage.new_sessions += 1;
                 }
                 Command::Emit(Event::Close { .. }) => self.coverage.closes += 1,
-                Command::AbortPost if raw && !self.known_bugs => {
-                    // Bug (`raw_post_aborted_by_close_is_not_sent_again`): the machine takes the
-                    // aborted item for sent; the queue and the outbox part ways from here on.
-                    self.upstream_unchecked = true;
-                    self.sim.check_queue = false;
-                }
                 _ => {}
             }
         }
@@ -3201,9 +3174,6 @@ mod random {
                 .take(count as usize);
             for (&item, seq) in items.zip(first..) {
                 let number = self.number[item as usize];
-                if self.upstream_unchecked {
-                    continue;
-                }
                 assert_eq!(
                     seq, number,
                     "payload {item} went out as {seq}, its number in this session is {number}"
@@ -3261,7 +3231,7 @@ mod random {
                 assert_eq!(self.sim.timers, [None; 7], "closed, with timers armed");
             }
             assert!(
-                self.upstream_unchecked || self.sim.queue.len() <= m.cfg.max_queued as usize,
+                self.sim.queue.len() <= m.cfg.max_queued as usize,
                 "{} queued, max_queued is {}",
                 self.sim.queue.len(),
                 m.cfg.max_queued
@@ -3297,13 +3267,10 @@ mod random {
         }
     }
 
-    // ---- the bugs the walks found (`MACHINE_KNOWN_BUGS=1` walks into them) ----
+    // ---- the bugs the walks found (the walks go into each of these; fixed) ----
 
     #[test]
-    #[ignore = "bug: a raw POST aborted by stop() (close, or giving up) leaves its item marked \
-                sent; nothing rewinds the raw outbox, so the item is never sent again, and the \
-                2xx of a later POST (Outbox::ack is cumulative) drops it from the queue"]
-    fn raw_post_aborted_by_close_is_not_sent_again() {
+    fn raw_post_aborted_by_close_is_sent_again() {
         let mut sim = Sim::new(raw_cfg(&[LP], true));
         sim.connect();
         sim.transport_opened();
@@ -3317,10 +3284,7 @@ mod random {
     }
 
     #[test]
-    #[ignore = "bug: after a raw POST aborted by stop(), a raw WebSocket send starts at queue \
-                position 1 (Send { from: 1, .. }) while the driver drops the first `count` \
-                items: the unsent payload is dropped, the sent one stays queued and goes again"]
-    fn raw_post_aborted_by_close_desynchronizes_a_raw_websocket_queue() {
+    fn raw_post_aborted_by_close_keeps_a_raw_websocket_queue_in_step() {
         let mut sim = Sim::new(raw_cfg(&[WS, LP], true));
         sim.check_queue = false;
         sim.connect();
@@ -3339,10 +3303,7 @@ mod random {
     }
 
     #[test]
-    #[ignore = "bug: start_new_session() schedules the retry of a refused new session with \
-                Delay::default(), ignoring the Retry-After heard earlier in the same round \
-                (retry_floor_ms), which attempt_failed() would have honoured"]
-    fn a_new_session_refused_ignores_the_retry_after_of_the_round() {
+    fn a_new_session_refused_honours_the_retry_after_of_the_round() {
         let mut sim = Sim::new(cfg(&[WS, ES]));
         sim.connect();
         // The WebSocket is refused with a Retry-After of 30 s: fall back to EventSource...
@@ -3359,10 +3320,7 @@ mod random {
     }
 
     #[test]
-    #[ignore = "bug: the answer to a POST sent in a session replaced since (open frame with \
-                same = false while the POST was out) acknowledges in the new session's \
-                numbering: over the WebSocket, messages no server acknowledged are dropped"]
-    fn an_ack_of_a_post_of_a_replaced_session_drops_messages_of_the_new_one() {
+    fn an_ack_of_a_post_of_a_replaced_session_drops_nothing_of_the_new_one() {
         let mut sim = fallen_back(cfg(&[WS, ES]));
         sim.enqueue(1).unwrap();
         sim.post_ack(1);
@@ -3380,16 +3338,19 @@ mod random {
         assert_eq!(sim.kind(), Some(WS));
         sim.open_frame(false, 0);
         assert_eq!(sim.wire[sim.wire.len() - 2..], [(2, 1), (3, 2)]);
-        // The POST's answer: the old session processed its message 2, payload 2. Payload 3
-        // (message 2 of the new session) is acknowledged by nobody.
+        // The POST's answer: the old session processed its message 2, payload 2. That number
+        // is not the outbox's any more: payload 3 (message 2 of the new session) is
+        // acknowledged by nobody yet, and payload 2 stays until the new session has it too.
         sim.post_ack(2);
-        assert_eq!(sim.queue, [3], "payload 3 dropped");
+        assert_eq!(sim.queue, [2, 3], "acknowledged in the wrong numbering");
+        sim.upload_done();
+        assert_eq!(sim.queue, [2, 3]);
+        sim.ack(2);
+        assert!(sim.queue.is_empty(), "{:?}", sim.queue);
     }
 
     #[test]
-    #[ignore = "bug: a Retry-After is not capped (the port passes up to u32::MAX ms): the Retry \
-                timer is armed beyond a day, and from 2^31 ms setTimeout fires at once"]
-    fn a_retry_after_beyond_a_day_is_not_capped() {
+    fn a_retry_after_beyond_a_day_is_capped() {
         let mut sim = start(cfg(&[WS]));
         sim.fail_with(Failure {
             why: Why::text(1),
@@ -3405,10 +3366,7 @@ mod random {
     }
 
     #[test]
-    #[ignore = "bug: the server's heartbeat interval is not capped: from about 24.9 days the \
-                Liveness timer is armed for 2^31 ms, which setTimeout fires at once, and every \
-                look arms it again (a timer loop)"]
-    fn a_heartbeat_interval_beyond_a_day_is_not_capped() {
+    fn a_heartbeat_interval_beyond_a_day_is_capped() {
         let mut sim = Sim::new(cfg(&[WS]));
         sim.connect();
         sim.open_frame_hb(false, 0, u64::MAX);
@@ -3421,11 +3379,7 @@ mod random {
     }
 
     #[test]
-    #[ignore = "bug (found reading, not by the walks' invariants): `session_ended` survives \
-                stop(); after close() and connect(), the first POST answered in the new \
-                session (open frame with same = false) starts yet another one: NewSession, a \
-                reopen, and the posted payload renumbered and sent again to another session"]
-    fn a_session_end_pending_at_close_tears_down_the_next_session() {
+    fn a_session_end_pending_at_close_spares_the_next_session() {
         let mut sim = start(cfg(&[ES]));
         sim.enqueue(1).unwrap();
         // The session ends while the POST is out: the new one waits for its answer...
