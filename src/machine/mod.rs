@@ -171,9 +171,9 @@ struct Upload {
     attempt: u32,
     /// Raw protocol: the one item it carries (acknowledged by a 2xx answer).
     item: Option<u64>,
-    /// The numbering it was sent in ([`Machine::numbering`]): acknowledgements in its answer
-    /// mean nothing once a new session has numbered the outbox again.
-    numbering: u32,
+    /// A new session numbered the outbox again since it was sent: the acknowledgements in its
+    /// answer count in a numbering that is no more.
+    stale: bool,
 }
 
 /// The client's state and decisions. See the module documentation.
@@ -201,8 +201,6 @@ pub(crate) struct Machine {
     upload: Option<Upload>,
     /// Whether the server has given this client a session (the driver holds its id and token).
     has_session: bool,
-    /// How many times the outbox was numbered again for a new session.
-    numbering: u32,
     inbound: Inbound,
     /// Unacknowledged messages (each item: its size for the statistics, in bytes or UTF-16 code
     /// units); the payloads are in the driver's queue, in the same order.
@@ -269,7 +267,6 @@ impl Machine {
             watching_page: false,
             upload: None,
             has_session: false,
-            numbering: 0,
             inbound: Inbound::new(),
             outbox: Outbox::new(cfg.max_queued as usize),
             ack_pending: None,
@@ -656,7 +653,9 @@ impl Machine {
         self.inbound.reset();
         self.outbox.reset();
         self.ack_pending = None;
-        self.numbering = self.numbering.wrapping_add(1);
+        if let Some(upload) = &mut self.upload {
+            upload.stale = true;
+        }
     }
 
     /// Waits (backoff) and tries again from transport `index`; gives up when attempts run out.
@@ -972,10 +971,7 @@ impl Machine {
 
     /// The server acknowledged upstream messages up to `ack`.
     pub(crate) fn ack_frame(&mut self, attempt: u32, bytes: u32, ack: u64) {
-        let stale = attempt == SESSION
-            && self
-                .upload
-                .is_some_and(|upload| upload.numbering != self.numbering);
+        let stale = attempt == SESSION && self.upload.is_some_and(|upload| upload.stale);
         let Some(attempt) = self.arrived(attempt, bytes) else {
             return;
         };
@@ -1159,7 +1155,7 @@ impl Machine {
         self.upload = Some(Upload {
             attempt: self.attempt,
             item: None,
-            numbering: self.numbering,
+            stale: false,
         });
         Some(Command::Post {
             ack,
@@ -1197,7 +1193,7 @@ impl Machine {
         self.upload = Some(Upload {
             attempt: self.attempt,
             item: Some(item),
-            numbering: self.numbering,
+            stale: false,
         });
         Some(Command::Post {
             ack: None,
