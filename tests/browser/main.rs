@@ -8,6 +8,8 @@ mod harness;
 mod hostile;
 mod options;
 mod raw;
+// The crate's Rust API (cargo feature `rust-api`, on by default; the reduced builds leave it out).
+#[cfg(feature = "rust-api")]
 mod rust_api;
 mod session;
 mod soak;
