@@ -207,6 +207,8 @@ pub(crate) struct Machine {
     outbox: Outbox<u32>,
     /// A downstream acknowledgement waiting to be sent.
     ack_pending: Option<u64>,
+    /// The Ack timer is armed for the end of the task (over HTTP, see [`Machine::ack_if_due`]).
+    ack_soon: bool,
     /// Failed attempts in a row, for backoff.
     failures: u32,
     /// The longest `Retry-After` (ms) heard in the current round of attempts.
@@ -270,6 +272,7 @@ impl Machine {
             inbound: Inbound::new(),
             outbox: Outbox::new(cfg.max_queued as usize),
             ack_pending: None,
+            ack_soon: false,
             failures: 0,
             retry_floor_ms: 0,
             was_open: false,
@@ -746,6 +749,7 @@ impl Machine {
                 self.attempt_failed(self.attempt, Failure::new(why));
             }
             Timer::Ack => {
+                self.ack_soon = false;
                 let now = self.now();
                 if let Some(seq) = self.inbound.ack_due(now) {
                     self.ack_pending = Some(seq);
@@ -1075,9 +1079,10 @@ impl Machine {
     /// Acknowledges what arrived, now if due (every 64 messages), otherwise after a pause. The
     /// hot path reads no clock and sets no timer more than once a second.
     fn ack_if_due(&mut self, attempt: u32) {
+        let kind = self.kind();
         if attempt != self.attempt
             || matches!(
-                self.kind(),
+                kind,
                 // Every poll's `after` parameter acknowledges.
                 TransportKind::Polling | TransportKind::LongPolling
             )
@@ -1085,6 +1090,16 @@ impl Machine {
             return;
         }
         let due = self.inbound.count_due();
+        if due && !kind.is_duplex() {
+            // Over HTTP an acknowledgement costs a request: it waits for the end of the task (a
+            // timer of 0 ms), and then covers everything the task delivered (a stream's chunk
+            // may hold thousands of messages).
+            if !(self.ack_soon && self.armed(Timer::Ack)) {
+                self.ack_soon = true;
+                self.arm(Timer::Ack, 0);
+            }
+            return;
+        }
         if due {
             let now = self.now();
             self.ack_pending = self.inbound.ack_due(now);

@@ -1223,14 +1223,30 @@ mod downstream {
     }
 
     #[test]
-    fn an_eventsource_client_acknowledges_by_post() {
+    fn an_eventsource_client_acknowledges_by_post_once_per_task() {
         let mut sim = start(cfg(&[ES]));
         for seq in 1..=64 {
             assert!(sim.msg(seq));
         }
-        assert_eq!(sim.last, [post(Some(64), 0, 0, 0)]);
+        // Due: at the end of the task, not in the middle of the chunk being read...
+        assert_eq!(sim.last, [Command::Arm(Timer::Ack, 0)]);
+        for seq in 65..=1_000 {
+            assert!(sim.msg(seq));
+        }
+        assert!(
+            !sim.log.iter().any(is_post),
+            "a POST in the middle of the task"
+        );
+        // ...when one POST acknowledges everything the task delivered.
+        assert_eq!(sim.fire(Timer::Ack), [post(Some(1_000), 0, 0, 0)]);
         sim.upload_done();
-        assert_eq!(sim.acks, [64]);
+        assert_eq!(sim.acks, [1_000]);
+        // The next one is due again after 64 more.
+        for seq in 1_001..=1_064 {
+            assert!(sim.msg(seq));
+        }
+        assert_eq!(sim.armed_ms(Timer::Ack), 0);
+        assert_eq!(sim.fire(Timer::Ack), [post(Some(1_064), 0, 0, 0)]);
     }
 
     #[test]

@@ -1,17 +1,17 @@
-// The event-stream parser of src/js/client.js, `EventStream`, in Node (no browser, no server):
+// The event-stream parser of src/js/client.js, `eventStream`, in Node (no browser, no server):
 //  - a response read as the streaming transport reads it (`function streaming`): the response text
-//    grows, and each read feeds one `EventStream` the part not read yet; for the session protocol
+//    grows, and each read feeds one `eventStream` parser the part not read yet; for the session protocol
 //    the data of the events a read completes go on together. realtime-server's stream (a 2 KiB
 //    comment prelude, `id:` lines, one `data:` line of JSON per event), and the shapes a proxy or
 //    a broken server may turn it into, give every event exactly once, in order, at the read that
 //    completes it, however the response arrives;
 //  - the rules of the HTML standard ("event stream interpretation"): the corner cases of the Rust
-//    parser `EventStream` replaced (src/sse.rs, removed with the move to JavaScript), checked
+//    parser `eventStream` replaced (src/sse.rs, removed with the move to JavaScript), checked
 //    against a small reference implementation written from the standard, and that every way of
 //    cutting a stream into chunks gives the events of the whole stream;
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { EventStream } from "../../src/js/client.js";
+import { eventStream } from "../../src/js/client.js";
 
 // ---- helpers ----------------------------------------------------------------------------------------
 
@@ -45,30 +45,30 @@ function every(text, size) {
   return out;
 }
 
-/** `chunks` (a string, or a list of them) fed to one `EventStream`: the events it dispatched. */
+/** `chunks` (a string, or a list of them) fed to one `eventStream`: the events it dispatched. */
 function parse(chunks) {
   const events = [];
-  const parser = new EventStream((data, type, id) => events.push([data, type, id]));
-  for (const chunk of [].concat(chunks)) parser.feed(chunk);
+  const feed = eventStream((data, type, id) => events.push([data, type, id]));
+  for (const chunk of [].concat(chunks)) feed(chunk);
   return events;
 }
 
 /**
  * Reads `text` as the streaming transport reads a response (`function streaming`): the response
  * text grows to each of `ends` (ascending; one repeated is a read that finds nothing new), then to
- * the whole text, and each read feeds one `EventStream` the part not read yet,
+ * the whole text, and each read feeds one `eventStream` the part not read yet,
  * `text.slice(offset, end)`. The events each read completes, as [data, type, lastEventId].
  */
 function grow(text, ends) {
   const reads = [];
   let events = [];
-  const parser = new EventStream((data, type, id) => events.push([data, type, id]));
+  const feed = eventStream((data, type, id) => events.push([data, type, id]));
   let offset = 0;
   for (const end of [...ends, text.length]) {
     const responseText = text.slice(0, end);
     const chunk = responseText.slice(offset);
     offset += chunk.length;
-    parser.feed(chunk);
+    feed(chunk);
     reads.push(events);
     events = [];
   }
@@ -77,7 +77,7 @@ function grow(text, ends) {
 
 /**
  * The HTML standard's "interpreting an event stream", written out on the whole text at once
- * (independent of how `EventStream` carries state across chunks): the events, as
+ * (independent of how `eventStream` carries state across chunks): the events, as
  * [data, type, lastEventId]. The text after the last line end is an unfinished line: ignored.
  */
 function reference(text) {
@@ -442,9 +442,9 @@ describe("a response read as it grows", () => {
   });
 });
 
-// ---- EventStream ------------------------------------------------------------------------------------
+// ---- eventStream ------------------------------------------------------------------------------------
 
-describe("EventStream", () => {
+describe("eventStream", () => {
   test("the reference implementation agrees with the Rust parser's expectations", () => {
     // The oracle the split tests lean on, checked on the cases whose events are written out below.
     assert.equal(RICH[0], "\uFEFF");
@@ -469,10 +469,10 @@ describe("EventStream", () => {
     assert.deepEqual(parse(["data: a\r", "\ndata: b\r", "data: c\r", "\r"]), [message("a\nb\nc")]);
     // The CR of a blank line at the end of a chunk: dispatched at once, its LF not a second line.
     const events = [];
-    const parser = new EventStream((data, type, id) => events.push([data, type, id]));
-    parser.feed("data: a\r\n\r");
+    const feed = eventStream((data, type, id) => events.push([data, type, id]));
+    feed("data: a\r\n\r");
     assert.deepEqual(events, [message("a")]);
-    parser.feed("\ndata: b\n\n");
+    feed("\ndata: b\n\n");
     assert.deepEqual(events, [message("a"), message("b")]);
   });
 
@@ -518,12 +518,12 @@ describe("EventStream", () => {
     assert.deepEqual(parse("id: 1\ndata: a\n\nid: 2\nevent: e\ndata: b\n"), [message("a", "1")]);
     // Events are emitted as their blank line arrives, not later.
     const events = [];
-    const parser = new EventStream((data) => events.push(data));
-    parser.feed("data: a\n");
+    const feed = eventStream((data) => events.push(data));
+    feed("data: a\n");
     assert.deepEqual(events, []);
-    parser.feed("\ndata: b\n");
+    feed("\ndata: b\n");
     assert.deepEqual(events, ["a"]);
-    parser.feed("\n");
+    feed("\n");
     assert.deepEqual(events, ["a", "b"]);
   });
 
@@ -537,11 +537,11 @@ describe("EventStream", () => {
 
   test("the last event id: kept across events, reset by an empty id, an id with NUL ignored", () => {
     const events = [];
-    const parser = new EventStream((data, type, id) => events.push([data, type, id]));
-    parser.feed("id: 1\ndata: a\n\ndata: b\n\nid\ndata: c\n\nid: 2\n\n");
+    const feed = eventStream((data, type, id) => events.push([data, type, id]));
+    feed("id: 1\ndata: a\n\ndata: b\n\nid\ndata: c\n\nid: 2\n\n");
     assert.deepEqual(events, [message("a", "1"), message("b", "1"), message("c", "")]);
     // An event without data still sets the last event id.
-    parser.feed("id: x\0y\ndata: d\n\nid: 3 \ndata: e\n\n");
+    feed("id: x\0y\ndata: d\n\nid: 3 \ndata: e\n\n");
     assert.deepEqual(events.slice(3), [message("d", "2"), message("e", "3 ")]);
     // The id at the blank line counts, wherever it stands in the event.
     assert.deepEqual(parse("id: 1\ndata: a\nid: 2\n\n"), [message("a", "2")]);
