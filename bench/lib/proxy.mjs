@@ -51,24 +51,42 @@ function requestCounter(count, queue) {
 
 /**
  * Follows the HTTP/1.1 responses coming down one connection, in request order, calling
- * `count("GET /rt/poll")` for each answer whose head arrives. A response without
- * `Content-Length` (an event stream, a chunked body) or a `101` ends the parsing: what follows is a
- * stream, not more answers.
+ * `count("GET /rt/poll")` for each answer whose head arrives. Bodies are passed over by their
+ * `Content-Length` or their chunked framing (an event stream that ended is followed by more
+ * answers: browsers reuse the connection); a `101`, or a body of neither kind, ends the parsing.
  */
 function answerCounter(count, queue) {
   let buf = "";
-  let skip = 0;
+  let skip = 0; // body bytes still to pass over
+  let chunked = false; // in a chunked body, at a chunk-size line (once `skip` is 0)
   let done = false;
   return (chunk) => {
     if (done) return;
-    let text = chunk.toString("latin1");
-    if (skip > 0) {
-      const n = Math.min(skip, text.length);
-      skip -= n;
-      text = text.slice(n);
-    }
-    buf += text;
+    buf += chunk.toString("latin1");
     for (;;) {
+      if (skip > 0) {
+        const n = Math.min(skip, buf.length);
+        skip -= n;
+        buf = buf.slice(n);
+        if (skip > 0) return;
+      }
+      if (chunked) {
+        // `SIZE[;ext]\r\n DATA \r\n`; the last chunk, size 0, is followed by (trailers and) a blank line.
+        const eol = buf.indexOf("\r\n");
+        if (eol === -1) return;
+        const size = parseInt(buf.slice(0, eol), 16);
+        if (Number.isNaN(size)) return void (done = true);
+        if (size > 0) {
+          buf = buf.slice(eol + 2);
+          skip = size + 2;
+          continue;
+        }
+        const end = buf.indexOf("\r\n\r\n", eol - 2);
+        if (end === -1) return;
+        buf = buf.slice(end + 4);
+        chunked = false;
+        continue;
+      }
       const end = buf.indexOf("\r\n\r\n");
       if (end === -1) {
         if (buf.length > 65536) done = true;
@@ -77,17 +95,15 @@ function answerCounter(count, queue) {
       const head = buf.slice(0, end);
       buf = buf.slice(end + 4);
       const status = /^HTTP\/1\.1 (\d+)/.exec(head);
+      // An interim answer (100 Continue) is not the answer to the request.
+      if (status && status[1] >= 100 && status[1] < 200 && status[1] !== "101") continue;
       const request = queue.shift();
       if (status && request) count(request);
       const length = /\r\ncontent-length: *(\d+)/i.exec(head);
-      if (!status || status[1] === "101" || !length) {
-        done = true;
-        return;
-      }
-      const body = Number(length[1]);
-      const n = Math.min(body, buf.length);
-      buf = buf.slice(n);
-      skip = body - n;
+      if (!status || status[1] === "101") return void (done = true);
+      if (length) skip = Number(length[1]);
+      else if (/\r\ntransfer-encoding: *chunked/i.test(head)) chunked = true;
+      else if (status[1] !== "204" && status[1] !== "304") return void (done = true);
     }
   };
 }
