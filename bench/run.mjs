@@ -40,6 +40,8 @@ const C = quick
   ? { flood: 5000, big: 500, latCount: 100, lpCount: 100, resumeCount: 400, resumeEvery: 100, memN: [200], fanN: 200, fanK: 50, fanRounds: 2 }
   : { flood: 50000, big: 2000, latCount: 300, lpCount: 300, resumeCount: 1000, resumeEvery: 200, memN: [1000, 5000], fanN: 1000, fanK: 200, fanRounds: 5 };
 const LAT_RATE = 200;
+// Samples per run of the 2,000 × 1 KiB throughput cases (each implementation, back to back).
+const BIG_REPEAT = quick ? 1 : 3;
 // Short polling: the throughput runs poll back to back (pollIntervalMs 0), to measure the
 // transport rather than the pause; latency runs keep the default 1000 ms pause.
 const POLL_TP_INTERVAL = 0;
@@ -55,7 +57,9 @@ function browserCases() {
   }
   for (const t of TRANSPORTS) {
     const poll = t === "polling" ? { pollIntervalMs: POLL_TP_INTERVAL } : {};
-    cases.push({ id: `big1k/${t}`, fn: "throughput", transport: t, args: { transport: t, count: C.big, size: 1024, ...poll } });
+    // Tens of milliseconds each, so the browser's progress-event cadence (about 50 ms for XHR
+    // streaming) decides a run's figure: BIG_REPEAT samples per run steady the median.
+    cases.push({ id: `big1k/${t}`, fn: "throughput", transport: t, repeat: BIG_REPEAT, args: { transport: t, count: C.big, size: 1024, ...poll } });
   }
   for (const t of TRANSPORTS) {
     cases.push({ id: `latency/${t}`, fn: "latency", transport: t, args: { transport: t, rate: LAT_RATE, count: C.latCount } });
@@ -152,11 +156,13 @@ async function browserPhase(serverUrl, cases, runs, { pageUrl, label, expose } =
       // Alternate which implementation goes first, so neither always gets the warmer turn.
       const order = r % 2 === 0 ? ["raw", "client"] : ["client", "raw"];
       for (const c of cases) {
-        for (const impl of order) {
-          const res = await runCase(p, c, impl);
-          ((results[c.id] ??= { raw: [], client: [] })[impl]).push({ run: r + 1, ...res });
-          const brief = res.error ? `ERROR ${res.error}` : summarize(c, res);
-          log(`${label} run ${r + 1}/${runs} ${c.id} ${impl}: ${brief}`);
+        for (let k = 0; k < (c.repeat ?? 1); k++) {
+          for (const impl of order) {
+            const res = await runCase(p, c, impl);
+            ((results[c.id] ??= { raw: [], client: [] })[impl]).push({ run: r + 1, ...res });
+            const brief = res.error ? `ERROR ${res.error}` : summarize(c, res);
+            log(`${label} run ${r + 1}/${runs} ${c.id} ${impl}: ${brief}`);
+          }
         }
       }
       runInfo.push({ run: r + 1, loadStart, loadEnd: loadavg(), calibrationMs: calibration, ms: Date.now() - t0 });
@@ -290,6 +296,7 @@ function meta() {
     runs: RUNS,
     quick,
     counts: C,
+    bigRepeat: BIG_REPEAT,
     latencyRate: LAT_RATE,
     pollThroughputIntervalMs: POLL_TP_INTERVAL,
     loadAtStart: loadavg(),
