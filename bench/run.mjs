@@ -40,8 +40,12 @@ const C = quick
   ? { flood: 5000, big: 500, latCount: 100, lpCount: 100, resumeCount: 400, resumeEvery: 100, memN: [200], fanN: 200, fanK: 50, fanRounds: 2 }
   : { flood: 50000, big: 2000, latCount: 300, lpCount: 300, resumeCount: 1000, resumeEvery: 200, memN: [1000, 5000], fanN: 1000, fanK: 200, fanRounds: 5 };
 const LAT_RATE = 200;
-// Samples per run of the 2,000 × 1 KiB throughput cases (each implementation, back to back).
-const BIG_REPEAT = quick ? 1 : 3;
+// Samples per run of the throughput cases that take under two seconds (each implementation, back
+// to back): every 2,000 × 1 KiB case, and the 50,000 × 64 B floods but WebSocket's and the
+// iframe's (several seconds each). A short sample is decided by a few scheduling slices of a
+// 2-core machine shared by the browser and the server; three per run steady a run's median.
+const REPEAT = quick ? 1 : 3;
+const SLOW_FLOODS = new Set(["websocket", "iframe"]);
 // Short polling: the throughput runs poll back to back (pollIntervalMs 0), to measure the
 // transport rather than the pause; latency runs keep the default 1000 ms pause.
 const POLL_TP_INTERVAL = 0;
@@ -53,13 +57,14 @@ function browserCases() {
   const cases = [];
   for (const t of TRANSPORTS) {
     const poll = t === "polling" ? { pollIntervalMs: POLL_TP_INTERVAL } : {};
-    cases.push({ id: `flood64/${t}`, fn: "throughput", transport: t, args: { transport: t, count: C.flood, size: 64, ...poll } });
+    const repeat = SLOW_FLOODS.has(t) ? 1 : REPEAT;
+    cases.push({ id: `flood64/${t}`, fn: "throughput", transport: t, repeat, args: { transport: t, count: C.flood, size: 64, ...poll } });
   }
   for (const t of TRANSPORTS) {
     const poll = t === "polling" ? { pollIntervalMs: POLL_TP_INTERVAL } : {};
     // Tens of milliseconds each, so the browser's progress-event cadence (about 50 ms for XHR
-    // streaming) decides a run's figure: BIG_REPEAT samples per run steady the median.
-    cases.push({ id: `big1k/${t}`, fn: "throughput", transport: t, repeat: BIG_REPEAT, args: { transport: t, count: C.big, size: 1024, ...poll } });
+    // streaming) decides a sample's figure.
+    cases.push({ id: `big1k/${t}`, fn: "throughput", transport: t, repeat: REPEAT, args: { transport: t, count: C.big, size: 1024, ...poll } });
   }
   for (const t of TRANSPORTS) {
     cases.push({ id: `latency/${t}`, fn: "latency", transport: t, args: { transport: t, rate: LAT_RATE, count: C.latCount } });
@@ -296,7 +301,8 @@ function meta() {
     runs: RUNS,
     quick,
     counts: C,
-    bigRepeat: BIG_REPEAT,
+    // Samples per run of each throughput case (cases without an entry: one).
+    repeats: Object.fromEntries(browserCases().filter((c) => (c.repeat ?? 1) > 1).map((c) => [c.id, c.repeat])),
     latencyRate: LAT_RATE,
     pollThroughputIntervalMs: POLL_TP_INTERVAL,
     loadAtStart: loadavg(),
