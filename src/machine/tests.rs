@@ -66,6 +66,19 @@ fn raw_cfg(kinds: &[TransportKind], send_url: bool) -> Config {
     }
 }
 
+/// A raw client of WebSocket then long polling whose WebSocket failed, on long polling with
+/// payload 1 in a POST in flight. The queue is checked by what goes out, not by the helper.
+fn raw_post_in_flight_over_long_polling() -> Sim {
+    let mut sim = Sim::new(raw_cfg(&[WS, LP], true));
+    sim.check_queue = false;
+    sim.connect();
+    sim.fail(1);
+    sim.transport_opened();
+    sim.enqueue(1).unwrap();
+    assert_eq!(sim.post, Some(vec![1]));
+    sim
+}
+
 /// What `src/js/client.js` holds, as far as the machine's commands shape it.
 struct Sim {
     m: Machine,
@@ -2333,14 +2346,7 @@ mod raw {
 
     #[test]
     fn raw_websocket_sends_beside_a_post_in_flight_send_each_message_once() {
-        let mut sim = Sim::new(raw_cfg(&[WS, LP], true));
-        // Checked below, by what goes out.
-        sim.check_queue = false;
-        sim.connect();
-        sim.fail(1);
-        sim.transport_opened();
-        sim.enqueue(1).unwrap();
-        assert_eq!(sim.post, Some(vec![1]));
+        let mut sim = raw_post_in_flight_over_long_polling();
         // Long polling drops, fails to come back, and the next round opens the WebSocket while
         // the POST is still out.
         sim.fail(2);
@@ -3301,13 +3307,7 @@ mod random {
 
     #[test]
     fn raw_post_aborted_by_close_keeps_a_raw_websocket_queue_in_step() {
-        let mut sim = Sim::new(raw_cfg(&[WS, LP], true));
-        sim.check_queue = false;
-        sim.connect();
-        sim.fail(1);
-        sim.transport_opened();
-        sim.enqueue(1).unwrap();
-        assert_eq!(sim.post, Some(vec![1]));
+        let mut sim = raw_post_in_flight_over_long_polling();
         sim.close();
         sim.connect();
         assert_eq!(sim.kind(), Some(WS));

@@ -4,16 +4,14 @@
 // against what is actually published.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, serverUrl } from "./lib.mjs";
+import { launchBrowser, openDemoPage } from "./lib.mjs";
 
 let browser;
 let page;
 
 before(async () => {
   browser = await launchBrowser();
-  page = await browser.newPage();
-  await page.goto(`${serverUrl()}/`);
-  await page.waitForSelector("body[data-ready=true]");
+  page = await openDemoPage(browser);
   await page.evaluate(async () => {
     const module = await import("/pkg/realtime_wasm.js");
     await module.default();

@@ -37,6 +37,14 @@ export async function launchBrowser() {
   });
 }
 
+/** A new page of `browser` on the demo at the server's root, once the demo has loaded the package. */
+export async function openDemoPage(browser) {
+  const page = await browser.newPage();
+  await page.goto(`${serverUrl()}/`);
+  await page.waitForSelector("body[data-ready=true]");
+  return page;
+}
+
 /**
  * Collects the page's uncaught exceptions and console errors, so a test can assert the page ran
  * cleanly. The browser's own network messages ("Failed to load resource", "WebSocket connection

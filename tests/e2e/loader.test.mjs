@@ -5,16 +5,14 @@
 // starts with nothing loaded.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, serverUrl } from "./lib.mjs";
+import { launchBrowser, openDemoPage } from "./lib.mjs";
 
 let browser;
 let page;
 
 before(async () => {
   browser = await launchBrowser();
-  page = await browser.newPage();
-  await page.goto(`${serverUrl()}/`);
-  await page.waitForSelector("body[data-ready=true]");
+  page = await openDemoPage(browser);
 });
 after(async () => {
   await browser?.close();
